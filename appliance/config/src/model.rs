@@ -1,0 +1,283 @@
+//! The typed configuration tree and its defaults.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use callguard_numbers::HomeCountry;
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::Secret;
+
+/// The whole configuration, as read from `callguard.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Identity and local state of this box.
+    pub appliance: ApplianceConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// The technician/management control socket.
+    pub control: ControlConfig,
+    /// The SIPREC Session Recording Server.
+    pub sip: SipConfig,
+    /// Where call media (RTP) is received.
+    pub media: MediaConfig,
+    /// SMS alerts to subscribers.
+    pub sms: SmsConfig,
+}
+
+/// Identity and local state of this box.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApplianceConfig {
+    /// Name of this appliance in logs, alerts and the fleet.
+    pub name: String,
+    /// Country whose numbering plan reads national-format numbers.
+    pub home_country: HomeCountry,
+    /// Directory for the database and the control socket. Resolved at load:
+    /// `$STATE_DIRECTORY` (set by systemd) or `./var` when not configured.
+    pub state_dir: Option<PathBuf>,
+    /// Seconds allowed on shutdown to finish in-flight alerts.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for ApplianceConfig {
+    fn default() -> Self {
+        ApplianceConfig {
+            name: "callguard".to_owned(),
+            home_country: "US".parse().expect("US is a known country"),
+            state_dir: None,
+            shutdown_grace_seconds: 10,
+        }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// Filter in `tracing` syntax, e.g. `info` or `info,callguard_store=debug`.
+    pub level: String,
+    /// Output format.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: "info".to_owned(), format: LogFormat::Auto }
+    }
+}
+
+/// How log lines are written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human on a terminal, JSON under systemd (journald) or when piped.
+    Auto,
+    /// One readable line per event.
+    Human,
+    /// One JSON object per event.
+    Json,
+}
+
+/// The control socket that `callguard status` and other commands talk to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControlConfig {
+    /// Unix socket path; `<state_dir>/control.sock` when not set.
+    pub socket: Option<PathBuf>,
+}
+
+/// The SIPREC Session Recording Server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipConfig {
+    /// Listening sockets.
+    pub listeners: Vec<SipListener>,
+    /// Networks of the SBCs (SIPREC clients) allowed to open sessions.
+    pub allowed_sources: Vec<IpNet>,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        let local: SocketAddr = "127.0.0.1:5060".parse().expect("valid address");
+        SipConfig {
+            listeners: vec![
+                SipListener::plain(SipTransport::Udp, local),
+                SipListener::plain(SipTransport::Tcp, local),
+            ],
+            allowed_sources: vec![
+                "127.0.0.0/8".parse().expect("valid net"),
+                "::1/128".parse().expect("valid net"),
+            ],
+        }
+    }
+}
+
+/// One SIP listening socket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipListener {
+    /// `udp`, `tcp` or `tls`.
+    pub transport: SipTransport,
+    /// Address and port to bind, IPv4 or `[IPv6]`.
+    pub address: SocketAddr,
+    /// TLS only: PEM certificate chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<PathBuf>,
+    /// TLS only: PEM private key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<PathBuf>,
+    /// TLS only: PEM CA bundle; when set, SBCs must present a certificate it signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ca: Option<PathBuf>,
+}
+
+impl SipListener {
+    fn plain(transport: SipTransport, address: SocketAddr) -> Self {
+        SipListener { transport, address, certificate: None, private_key: None, client_ca: None }
+    }
+}
+
+/// SIP transport of a listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SipTransport {
+    /// SIP over UDP.
+    Udp,
+    /// SIP over TCP.
+    Tcp,
+    /// SIP over TLS (rustls).
+    Tls,
+}
+
+impl fmt::Display for SipTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SipTransport::Udp => "udp",
+            SipTransport::Tcp => "tcp",
+            SipTransport::Tls => "tls",
+        })
+    }
+}
+
+/// Where call media (RTP) is received.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Packet source.
+    pub source: MediaSource,
+    /// Address the RTP sockets bind to and the SDP answer advertises.
+    pub address: std::net::IpAddr,
+    /// UDP port ranges offered to SBCs for RTP, as `"FIRST-LAST"` strings.
+    pub rtp_ports: Vec<PortRange>,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            source: MediaSource::Socket,
+            address: "127.0.0.1".parse().expect("valid address"),
+            rtp_ports: vec![PortRange { first: 20000, last: 29999 }],
+        }
+    }
+}
+
+/// Packet source for RTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaSource {
+    /// Plain UDP sockets on the kernel stack: works everywhere.
+    Socket,
+}
+
+/// An inclusive range of UDP ports, written `"20000-29999"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    /// First port of the range.
+    pub first: u16,
+    /// Last port of the range (inclusive).
+    pub last: u16,
+}
+
+impl PortRange {
+    /// Whether two ranges share a port.
+    pub fn overlaps(&self, other: &PortRange) -> bool {
+        self.first <= other.last && other.first <= self.last
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.first, self.last)
+    }
+}
+
+impl FromStr for PortRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (first, last) = s
+            .split_once('-')
+            .ok_or_else(|| format!("`{s}` is not a port range; write FIRST-LAST, e.g. 20000-29999"))?;
+        let port = |p: &str| {
+            p.trim().parse::<u16>().map_err(|_| format!("`{}` is not a port (1-65535)", p.trim()))
+        };
+        let range = PortRange { first: port(first)?, last: port(last)? };
+        if range.first == 0 {
+            return Err("port 0 cannot be used".to_owned());
+        }
+        if range.first > range.last {
+            return Err(format!("range `{s}` ends before it starts"));
+        }
+        Ok(range)
+    }
+}
+
+impl Serialize for PortRange {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PortRange {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// SMS alerts to subscribers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsConfig {
+    /// Sender shown to the subscriber: up to 11 letters/digits, or a number.
+    pub sender: String,
+    /// SMSCs in order of preference; none means alerts stay in the outbox.
+    pub smsc: Vec<SmscConfig>,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig { sender: "CallGuard".to_owned(), smsc: Vec::new() }
+    }
+}
+
+/// One SMSC reached over SMPP 3.4.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmscConfig {
+    /// Name used in logs and metrics.
+    pub name: String,
+    /// `host:port` of the SMSC.
+    pub address: String,
+    /// SMPP system_id to bind with.
+    pub system_id: String,
+    /// SMPP password (never shown by `config show`).
+    pub password: Secret,
+    /// Whether to connect with TLS.
+    #[serde(default)]
+    pub tls: bool,
+}

@@ -1,0 +1,168 @@
+//! Checks that types alone cannot express.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use crate::{Config, Problem, SipTransport};
+
+/// Longest Unix socket path the kernel accepts (`sun_path` less its NUL).
+const MAX_SOCKET_PATH: usize = 107;
+/// SMPP 3.4 field limits, without the terminating NUL.
+const MAX_SYSTEM_ID: usize = 15;
+const MAX_PASSWORD: usize = 8;
+
+pub(crate) fn check(config: &Config) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut problem = |key: String, message: String| problems.push(Problem { key, message });
+
+    if config.appliance.name.trim().is_empty() || config.appliance.name.chars().any(char::is_control) {
+        problem("appliance.name".into(), "must be a non-empty name without control characters".into());
+    }
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
+        problem("log.level".into(), format!("`{}` is not a log filter: {e}", config.log.level));
+    }
+    if let Some(socket) = &config.control.socket {
+        check_socket_path(socket, "control.socket", &mut problem);
+    } else if let Some(dir) = &config.appliance.state_dir {
+        check_socket_path(&dir.join("control.sock"), "appliance.state_dir", &mut problem);
+    }
+
+    check_sip(config, &mut problem);
+    check_media(config, &mut problem);
+    check_sms(config, &mut problem);
+    problems
+}
+
+fn check_socket_path(path: &Path, key: &str, problem: &mut impl FnMut(String, String)) {
+    if path.as_os_str().len() > MAX_SOCKET_PATH {
+        problem(
+            key.into(),
+            format!("{} is longer than the {MAX_SOCKET_PATH} bytes a Unix socket path may have", path.display()),
+        );
+    }
+}
+
+fn check_sip(config: &Config, problem: &mut impl FnMut(String, String)) {
+    let sip = &config.sip;
+    if sip.listeners.is_empty() {
+        problem("sip.listeners".into(), "at least one listener is needed to receive SIPREC sessions".into());
+    }
+    if sip.allowed_sources.is_empty() {
+        problem(
+            "sip.allowed_sources".into(),
+            "empty: no SBC could open a session; list the SBCs' addresses or networks".into(),
+        );
+    }
+    // UDP and TCP may share a port; TCP and TLS both bind TCP sockets.
+    let mut bound: HashSet<(bool, SocketAddr)> = HashSet::new();
+    for (i, listener) in sip.listeners.iter().enumerate() {
+        let key = format!("sip.listeners[{i}]");
+        if listener.address.port() == 0 {
+            problem(format!("{key}.address"), "port 0 is not a listening port".into());
+        }
+        let is_tcp = listener.transport != SipTransport::Udp;
+        if !bound.insert((is_tcp, listener.address)) {
+            problem(
+                format!("{key}.address"),
+                format!("{} is already used by another {} listener", listener.address, if is_tcp { "TCP/TLS" } else { "UDP" }),
+            );
+        }
+        let tls_files = [
+            ("certificate", &listener.certificate),
+            ("private_key", &listener.private_key),
+            ("client_ca", &listener.client_ca),
+        ];
+        if listener.transport == SipTransport::Tls {
+            for (name, file) in tls_files {
+                match file {
+                    Some(path) => check_readable(path, &format!("{key}.{name}"), problem),
+                    None if name != "client_ca" => {
+                        problem(format!("{key}.{name}"), "a tls listener needs a PEM file here".into())
+                    }
+                    None => {}
+                }
+            }
+        } else {
+            for (name, file) in tls_files {
+                if file.is_some() {
+                    problem(format!("{key}.{name}"), format!("only tls listeners take TLS files, this one is {}", listener.transport));
+                }
+            }
+        }
+    }
+}
+
+fn check_readable(path: &Path, key: &str, problem: &mut impl FnMut(String, String)) {
+    match std::fs::File::open(path) {
+        Ok(file) if file.metadata().is_ok_and(|m| m.is_file()) => {}
+        Ok(_) => problem(key.into(), format!("{} is not a regular file", path.display())),
+        Err(e) => problem(key.into(), format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+fn check_media(config: &Config, problem: &mut impl FnMut(String, String)) {
+    let ranges = &config.media.rtp_ports;
+    if ranges.is_empty() {
+        problem("media.rtp_ports".into(), "at least one port range is needed for RTP".into());
+    }
+    for (i, range) in ranges.iter().enumerate() {
+        let key = format!("media.rtp_ports[{i}]");
+        if range.first < 1024 {
+            problem(key.clone(), format!("{range} includes privileged ports; use ports from 1024 up"));
+        }
+        if range.last - range.first < 1 {
+            problem(key.clone(), format!("{range} has room for no RTP/RTCP pair; give at least two ports"));
+        }
+        for (j, other) in ranges.iter().enumerate().take(i) {
+            if range.overlaps(other) {
+                problem(key.clone(), format!("{range} overlaps media.rtp_ports[{j}] ({other})"));
+            }
+        }
+    }
+}
+
+fn check_sms(config: &Config, problem: &mut impl FnMut(String, String)) {
+    let sender = &config.sms.sender;
+    let numeric = sender.strip_prefix('+').unwrap_or(sender);
+    let is_number = !numeric.is_empty() && numeric.len() <= 15 && numeric.bytes().all(|b| b.is_ascii_digit());
+    let is_alphanumeric = !sender.is_empty()
+        && sender.len() <= 11
+        && sender.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ');
+    if !is_number && !is_alphanumeric {
+        problem(
+            "sms.sender".into(),
+            format!("`{sender}` is neither an alphanumeric sender (1-11 letters, digits, spaces) nor a number (up to 15 digits)"),
+        );
+    }
+    let mut names = HashSet::new();
+    for (i, smsc) in config.sms.smsc.iter().enumerate() {
+        let key = format!("sms.smsc[{i}]");
+        if smsc.name.trim().is_empty() || !names.insert(smsc.name.as_str()) {
+            problem(format!("{key}.name"), format!("`{}` must be a non-empty name used by one SMSC only", smsc.name));
+        }
+        if let Err(why) = check_host_port(&smsc.address) {
+            problem(format!("{key}.address"), why);
+        }
+        if smsc.system_id.is_empty() || smsc.system_id.len() > MAX_SYSTEM_ID {
+            problem(format!("{key}.system_id"), format!("SMPP allows 1 to {MAX_SYSTEM_ID} characters"));
+        }
+        if smsc.password.expose().len() > MAX_PASSWORD {
+            problem(format!("{key}.password"), format!("SMPP 3.4 allows at most {MAX_PASSWORD} characters"));
+        }
+    }
+}
+
+fn check_host_port(address: &str) -> Result<(), String> {
+    if address.parse::<SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let bad = || format!("`{address}` is not HOST:PORT (use [ADDR]:PORT for IPv6)");
+    let (host, port) = address.rsplit_once(':').ok_or_else(bad)?;
+    let valid_host = !host.is_empty()
+        && host.split('.').all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    match port.parse::<u16>() {
+        Ok(p) if p != 0 && valid_host => Ok(()),
+        _ => Err(bad()),
+    }
+}
