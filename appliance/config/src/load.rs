@@ -123,13 +123,8 @@ pub fn load(options: &LoadOptions) -> Result<(Config, Origin), ConfigError> {
         origin: origin.clone(),
         problems: annotate_overrides(problems, &options.overrides),
     };
-    let mut config: Config = serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| {
-        let key = match e.path().to_string() {
-            path if path == "." => "(top level)".to_owned(),
-            path => path,
-        };
-        invalid(vec![Problem { key, message: e.into_inner().to_string() }])
-    })?;
+    let mut config: Config = serde_path_to_error::deserialize(Value::Table(table))
+        .map_err(|e| invalid(vec![type_problem(e)]))?;
     if config.appliance.state_dir.is_none() {
         config.appliance.state_dir =
             Some(options.state_directory.clone().unwrap_or_else(|| PathBuf::from("var")));
@@ -139,6 +134,21 @@ pub fn load(options: &LoadOptions) -> Result<(Config, Origin), ConfigError> {
         return Err(invalid(problems));
     }
     Ok((config, origin))
+}
+
+/// Turns a deserialization error into a problem at its key.
+fn type_problem(error: serde_path_to_error::Error<toml::de::Error>) -> Problem {
+    let path = error.path().to_string();
+    // toml appends "in `table`" lines that repeat the path; keep the message.
+    let text = error.inner().to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("in `"))
+        .collect();
+    let message = message.join(" ");
+    let key = if path == "." { "(top level)".to_owned() } else { path };
+    Problem { key, message }
 }
 
 /// Lays `file` over `base`: tables merge key by key, anything else

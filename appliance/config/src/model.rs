@@ -124,6 +124,7 @@ pub struct SipListener {
     /// `udp`, `tcp` or `tls`.
     pub transport: SipTransport,
     /// Address and port to bind, IPv4 or `[IPv6]`.
+    #[serde(deserialize_with = "socket_addr")]
     pub address: SocketAddr,
     /// TLS only: PEM certificate chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,6 +141,16 @@ impl SipListener {
     fn plain(transport: SipTransport, address: SocketAddr) -> Self {
         SipListener { transport, address, certificate: None, private_key: None, client_ca: None }
     }
+}
+
+/// A socket address, refused with a message that says how to write one.
+fn socket_addr<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "`{text}` is not an address: write IPv4:PORT or [IPv6]:PORT, with a port from 1 to 65535"
+        ))
+    })
 }
 
 /// SIP transport of a listener.

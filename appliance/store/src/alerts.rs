@@ -77,6 +77,13 @@ impl Store {
         Ok(inserted == 1)
     }
 
+    /// How many alerts were decided since `since`.
+    pub fn alert_count_since(&self, since: OffsetDateTime) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM alerts WHERE created_at >= ?1", [since], |r| r.get(0))
+            .doing("counting alerts")
+    }
+
     /// Alerts newest first, at most `limit`, optionally only since a time.
     pub fn alerts(&self, since: Option<OffsetDateTime>, limit: u32) -> Result<Vec<Alert>, StoreError> {
         let since = since.unwrap_or(OffsetDateTime::UNIX_EPOCH);
@@ -131,6 +138,8 @@ mod tests {
         assert_eq!(store.alerts(None, 1).unwrap().len(), 1);
         let future = OffsetDateTime::now_utc() + time::Duration::hours(1);
         assert!(store.alerts(Some(future), 10).unwrap().is_empty());
+        assert_eq!(store.alert_count_since(OffsetDateTime::UNIX_EPOCH).unwrap(), 2);
+        assert_eq!(store.alert_count_since(future).unwrap(), 0);
     }
 
     #[test]

@@ -115,6 +115,11 @@ impl Store {
         Ok(Store { conn })
     }
 
+    /// Closes the database, checkpointing the write-ahead log.
+    pub fn close(self) -> Result<(), StoreError> {
+        self.conn.close().map_err(|(_, source)| StoreError::Sql { action: "closing the database", source })
+    }
+
     /// The schema version this database is at.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         self.conn

@@ -1,11 +1,11 @@
 //! The durable SMS outbox, as far as the control plane reports on it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Context, Store, StoreError};
 
 /// How many outbox messages are in each state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxCounts {
     /// Written, not yet accepted by an SMSC.
     pub pending: u64,

@@ -1,0 +1,206 @@
+//! The command line, as clap definitions: the source of `--help`, the man
+//! pages and the shell completions.
+
+use std::path::PathBuf;
+
+use callguard_config::Override;
+use clap::{Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+EXIT STATUS:
+    0  success
+    1  runtime failure (daemon not running, database error, rows refused)
+    2  usage or configuration error (bad arguments, invalid config file)
+
+ENVIRONMENT:
+    CALLGUARD_CONFIG   configuration file, as --config
+    STATE_DIRECTORY    state directory when appliance.state_dir is unset (set by systemd)
+    RUST_LOG           log filter for `callguard run`, replacing log.level
+
+FILES:
+    /etc/callguard/callguard.toml   default configuration (built-in defaults if absent)
+    <state_dir>/callguard.db        the store: subscribers, alerts, SMS outbox, audit log
+    <state_dir>/control.sock        control socket of the running daemon
+
+Example configuration, every key documented: provisioning/callguard.example.toml";
+
+/// Real-time scam-call protection for telecom subscribers.
+///
+/// callguard is the firmware of an appliance racked next to an operator's
+/// session border controllers. The SBC forks each call to a protected
+/// subscriber to the appliance over SIPREC; the appliance transcribes both
+/// legs locally, judges whether the call is a scam, and warns the
+/// subscriber by SMS while the call is still going. No call content is ever
+/// stored.
+///
+/// This one binary is both the daemon (`callguard run`) and the technician's
+/// tool for configuration, the subscriber register and alerts.
+#[derive(Debug, Parser)]
+#[command(name = "callguard", version, propagate_version = true, after_long_help = AFTER_HELP)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the configuration comes from.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file [default: /etc/callguard/callguard.toml, or the
+    /// built-in defaults when it does not exist].
+    #[arg(long, short = 'c', global = true, env = "CALLGUARD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Override one configuration key for this run (repeatable).
+    ///
+    /// KEY is a dotted path, with array elements by index; VALUE is TOML, or
+    /// a plain string: `--set log.level=debug`,
+    /// `--set sip.listeners.0.address=0.0.0.0:5060`,
+    /// `--set 'media.rtp_ports=["30000-30999"]'`. Overrides are validated
+    /// exactly like the file.
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE", value_parser = clap::value_parser!(Override))]
+    pub overrides: Vec<Override>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the appliance daemon in the foreground until SIGTERM or SIGINT.
+    ///
+    /// Claims the state directory (one daemon per directory), opens the
+    /// store, serves the control socket and logs to standard error: human
+    /// lines on a terminal, JSON under systemd. On SIGTERM or SIGINT it stops
+    /// accepting work, finishes alerts already decided within
+    /// appliance.shutdown_grace_seconds, closes the store and exits 0.
+    Run,
+
+    /// Show the running daemon's state.
+    ///
+    /// Asks the daemon over its control socket. Exits 1 when no daemon is
+    /// running (with --json, prints {"state": "stopped", ...} first).
+    Status(JsonArg),
+
+    /// Check or show the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+
+    /// Manage the subscriber register: who is protected, in which language.
+    #[command(subcommand)]
+    Subscribers(SubscribersCommand),
+
+    /// Alerts decided on calls (scores and tactic codes, never words).
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+
+    /// Print the version, the commit and the target of this binary.
+    Version(JsonArg),
+
+    /// Print a shell completion script.
+    ///
+    /// Example: `callguard completions bash > /etc/bash_completion.d/callguard`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man {
+        /// Write callguard.1 and callguard-<command>.1 pages into DIR.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+}
+
+/// `--json` for commands that read.
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `callguard config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a configuration file without starting anything.
+    ///
+    /// Reports every problem with its key path. Exits 0 when valid, 2 when not.
+    Check {
+        /// File to check [default: the file the daemon would use].
+        file: Option<PathBuf>,
+        /// Print machine-readable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the effective configuration (file, defaults and --set), secrets masked.
+    Show(JsonArg),
+}
+
+/// `callguard subscribers …`
+#[derive(Debug, Subcommand)]
+pub enum SubscribersCommand {
+    /// Register a subscriber, or change an existing one's settings.
+    Add {
+        /// The subscriber's number: +E.164, or national per appliance.home_country.
+        msisdn: String,
+        /// Language of their alerts: ISO 639-1, optionally with region (en, es, pt-BR).
+        #[arg(long, short = 'l', default_value = "en")]
+        language: String,
+        /// Register them without protection (not opted in).
+        #[arg(long)]
+        opted_out: bool,
+        /// A number whose calls are never flagged for them (repeatable).
+        #[arg(long = "trusted", value_name = "NUMBER")]
+        trusted: Vec<String>,
+    },
+    /// Remove a subscriber from the register.
+    Remove {
+        /// The subscriber's number.
+        msisdn: String,
+    },
+    /// List the register.
+    List(JsonArg),
+    /// Import subscribers from a CSV file, all or nothing.
+    ///
+    /// The header names the columns, in any order: msisdn and language are
+    /// required; opted_in (yes/no; default yes) and trusted_numbers
+    /// (separated by `;`) are optional. Every row is checked first; if any
+    /// row is bad, each is reported by line number and nothing is imported,
+    /// unless --skip-bad is given. Existing subscribers are updated.
+    Import {
+        /// The CSV file, or `-` for standard input.
+        file: PathBuf,
+        /// Import the good rows even when some rows are bad.
+        #[arg(long)]
+        skip_bad: bool,
+        /// Print machine-readable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export the register as CSV, in the format `import` reads.
+    Export {
+        /// Write to FILE (atomically) instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// `callguard alerts …`
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// List alerts, newest first.
+    List {
+        /// Only alerts newer than this: a duration (30m, 24h, 7d) or an RFC 3339 time.
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// At most this many alerts.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Print machine-readable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}

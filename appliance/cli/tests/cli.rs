@@ -1,0 +1,288 @@
+//! The `callguard` binary as a technician uses it: real processes, real
+//! files, real signals.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use callguard_store::{NewAlert, Store};
+
+/// A scratch appliance: its own config file and state directory.
+struct Box {
+    dir: tempfile::TempDir,
+}
+
+impl Box {
+    fn new() -> Box {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        std::fs::write(
+            dir.path().join("callguard.toml"),
+            format!("[appliance]\nstate_dir = \"{}\"\n", state.display()),
+        )
+        .unwrap();
+        Box { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_callguard"));
+        cmd.args(args)
+            .env("CALLGUARD_CONFIG", self.path("callguard.toml"))
+            .env_remove("STATE_DIRECTORY")
+            .env_remove("RUST_LOG")
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("callguard runs")
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?} failed: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("valid JSON")
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited, not killed")
+}
+
+fn example_config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../provisioning/callguard.example.toml")
+}
+
+#[test]
+fn config_check_accepts_the_example_and_names_bad_keys() {
+    let b = Box::new();
+    let out = b.run(&["config", "check", example_config().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+
+    std::fs::write(b.path("unknown.toml"), "[sip]\nlisten = []\n").unwrap();
+    let out = b.run(&["config", "check", "unknown.toml"]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("`sip.listen`"), "{}", text(&out.stderr));
+
+    std::fs::write(b.path("port.toml"), "[[sip.listeners]]\ntransport = \"udp\"\naddress = \"0.0.0.0:65536\"\n").unwrap();
+    let out = b.run(&["config", "check", "port.toml"]);
+    assert_eq!(code(&out), 2);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("sip.listeners[0].address") && stderr.contains("port.toml"), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+
+    let out = b.run(&["config", "check", "port.toml", "--json"]);
+    assert_eq!(code(&out), 2);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["problems"][0]["key"], "sip.listeners[0].address");
+}
+
+#[test]
+fn overrides_and_usage_errors_exit_2() {
+    let b = Box::new();
+    let out = b.run(&["--set", "log.level=debug", "config", "show", "--json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["log"]["level"], "debug");
+
+    let out = b.run(&["--set", "nonsense", "config", "show"]);
+    assert_eq!(code(&out), 2);
+    let out = b.run(&["--set", "appliance.shutdown_grace_seconds=-1", "status"]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("appliance.shutdown_grace_seconds"), "{}", text(&out.stderr));
+    let out = b.run(&["subscribers", "frobnicate"]);
+    assert_eq!(code(&out), 2);
+}
+
+#[test]
+fn config_show_masks_secrets() {
+    let b = Box::new();
+    let config = format!(
+        "{}[[sms.smsc]]\nname = \"primary\"\naddress = \"127.0.0.1:2775\"\nsystem_id = \"cg\"\npassword = \"s3cr3t\"\n",
+        std::fs::read_to_string(b.path("callguard.toml")).unwrap()
+    );
+    std::fs::write(b.path("callguard.toml"), config).unwrap();
+    for args in [&["config", "show"][..], &["config", "show", "--json"][..]] {
+        let out = b.run(args);
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+        let shown = text(&out.stdout);
+        assert!(!shown.contains("s3cr3t") && shown.contains("********"), "{shown}");
+    }
+}
+
+#[test]
+fn a_half_written_config_changes_nothing() {
+    let b = Box::new();
+    let good = std::fs::read_to_string(b.path("callguard.toml")).unwrap();
+    std::fs::write(b.path("callguard.toml"), format!("{good}[sms\nsender = ")).unwrap();
+    let out = b.run(&["subscribers", "add", "+12015550123"]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("not valid TOML"), "{}", text(&out.stderr));
+    assert!(!b.path("state").exists(), "nothing may be created from a broken config");
+}
+
+fn write_csv(path: &Path, rows: usize, bad_line: Option<usize>) {
+    let mut csv = String::from("msisdn,language,opted_in\n");
+    for i in 0..rows {
+        let line = i + 2;
+        if Some(line) == bad_line {
+            csv.push_str("+1 555 NOT A NUMBER,en,yes\n");
+        } else {
+            csv.push_str(&format!("+1201{}{:04},en,yes\n", 200 + i / 100, i % 100));
+        }
+    }
+    std::fs::write(path, csv).unwrap();
+}
+
+#[test]
+fn import_of_ten_thousand_rows_is_all_or_nothing() {
+    let b = Box::new();
+    let csv = b.path("subscribers.csv");
+    write_csv(&csv, 10_000, Some(5_003));
+
+    let out = b.run(&["subscribers", "import", csv.to_str().unwrap()]);
+    assert_eq!(code(&out), 1);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("line 5003"), "{stderr}");
+    assert!(stderr.contains("nothing imported"), "{stderr}");
+    assert_eq!(b.json(&["subscribers", "list", "--json"]).as_array().unwrap().len(), 0);
+
+    let report = b.json(&["subscribers", "import", csv.to_str().unwrap(), "--skip-bad", "--json"]);
+    assert_eq!(report["added"], 9_999);
+    assert_eq!(report["skipped"], 1);
+    assert_eq!(report["errors"][0]["line"], 5_003);
+    let listed = b.json(&["subscribers", "list", "--json"]);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 9_999);
+    assert_eq!(listed[0]["msisdn"], "+12012000000");
+    assert_eq!(listed[0]["language"], "en");
+    assert_eq!(listed[0]["opted_in"], true);
+}
+
+#[test]
+fn subscribers_add_remove_export_and_reimport() {
+    let b = Box::new();
+    let out = b.run(&["subscribers", "add", "(201) 555-0123", "--language", "es", "--trusted", "+1 201 555 0100"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("added +12015550123"));
+    let out = b.run(&["subscribers", "add", "+12015550124", "--opted-out"]);
+    assert_eq!(code(&out), 0);
+
+    let out = b.run(&["subscribers", "add", "12345"]);
+    assert_eq!(code(&out), 2, "an invalid number is a usage error");
+    let out = b.run(&["subscribers", "add", "+12015550125", "--language", "elvish"]);
+    assert_eq!(code(&out), 2);
+
+    let export = b.path("export.csv");
+    let out = b.run(&["subscribers", "export", "--output", export.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let exported = std::fs::read_to_string(&export).unwrap();
+    assert!(exported.starts_with("msisdn,language,opted_in,trusted_numbers\n"), "{exported}");
+    assert!(exported.contains("+12015550123,es,yes,+12015550100"), "{exported}");
+
+    let out = b.run(&["subscribers", "remove", "+12015550123"]);
+    assert_eq!(code(&out), 0);
+    let out = b.run(&["subscribers", "remove", "+12015550123"]);
+    assert_eq!(code(&out), 1, "removing an unknown subscriber fails");
+
+    let report = b.json(&["subscribers", "import", export.to_str().unwrap(), "--json"]);
+    assert_eq!((report["added"].as_u64(), report["updated"].as_u64()), (Some(1), Some(1)));
+    let listed = b.json(&["subscribers", "list", "--json"]);
+    assert_eq!(listed[0]["trusted_numbers"][0], "+12015550100");
+    assert_eq!(listed[1]["opted_in"], false);
+
+    let out = b.run(&["subscribers", "list"]);
+    assert!(text(&out.stdout).starts_with("MSISDN"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn alerts_list_shows_scores_and_tactic_codes() {
+    let b = Box::new();
+    assert_eq!(b.json(&["alerts", "list", "--json"]), serde_json::json!([]));
+    let mut store = Store::open(&b.path("state/callguard.db")).unwrap();
+    for call in ["call-a", "call-b"] {
+        store
+            .record_alert(&NewAlert {
+                call_id: call.into(),
+                caller: "+12015550111".parse().unwrap(),
+                subscriber: "+12015550123".parse().unwrap(),
+                score: 0.91,
+                tactics: vec!["authority.tax".into()],
+            })
+            .unwrap();
+    }
+    drop(store);
+    let alerts = b.json(&["alerts", "list", "--json", "--since", "1h"]);
+    assert_eq!(alerts.as_array().unwrap().len(), 2);
+    assert_eq!(alerts[0]["tactics"][0], "authority.tax");
+    assert_eq!(b.json(&["alerts", "list", "--json", "--limit", "1"]).as_array().unwrap().len(), 1);
+    let out = b.run(&["alerts", "list", "--since", "yesterday-ish"]);
+    assert_eq!(code(&out), 2);
+}
+
+fn wait_for(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[test]
+fn run_serves_status_and_stops_cleanly_on_sigterm() {
+    let b = Box::new();
+    let out = b.run(&["status", "--json"]);
+    assert_eq!(code(&out), 1, "no daemon yet");
+    let stopped: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stopped["state"], "stopped");
+
+    let mut daemon = b.command(&["run"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let socket = b.path("state/control.sock");
+    let start = Instant::now();
+    while !socket.exists() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = b.json(&["status", "--json"]);
+    assert_eq!(status["state"], "running");
+    assert_eq!(status["pid"], daemon.id());
+    assert_eq!(status["subscribers"]["total"], 0);
+
+    let second = b.run(&["run"]);
+    assert_eq!(code(&second), 1);
+    assert!(text(&second.stderr).contains("already running"), "{}", text(&second.stderr));
+
+    Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap();
+    let exit = wait_for(&mut daemon, Duration::from_secs(20)).expect("daemon stops within 20 s of SIGTERM");
+    assert!(exit.success(), "daemon exit: {exit:?}");
+    assert!(!socket.exists(), "the control socket is removed on exit");
+    let mut log = String::new();
+    std::io::Read::read_to_string(daemon.stderr.as_mut().unwrap(), &mut log).unwrap();
+    assert!(log.contains("stopped cleanly"), "{log}");
+}
+
+#[test]
+fn version_completions_and_man_page() {
+    let b = Box::new();
+    let v = b.json(&["version", "--json"]);
+    assert_eq!(v["name"], "callguard");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    let out = b.run(&["completions", "bash"]);
+    assert!(code(&out) == 0 && text(&out.stdout).contains("subscribers"));
+    let out = b.run(&["man"]);
+    assert!(code(&out) == 0 && text(&out.stdout).contains(".TH callguard"));
+    let out = b.run(&["man", "--out-dir", b.path("man").to_str().unwrap()]);
+    assert_eq!(code(&out), 0);
+    assert!(b.path("man/callguard-subscribers.1").exists());
+}
