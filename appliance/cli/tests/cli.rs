@@ -16,9 +16,13 @@ impl Box {
     fn new() -> Box {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
+        let sip = format!("127.0.0.1:{}", free_port());
         std::fs::write(
             dir.path().join("callguard.toml"),
-            format!("[appliance]\nstate_dir = \"{}\"\n", state.display()),
+            format!(
+                "[appliance]\nstate_dir = \"{}\"\n[[sip.listeners]]\ntransport = \"udp\"\naddress = \"{sip}\"\n",
+                state.display()
+            ),
         )
         .unwrap();
         Box { dir }
@@ -47,6 +51,11 @@ impl Box {
         assert!(out.status.success(), "{args:?} failed: {}", text(&out.stderr));
         serde_json::from_slice(&out.stdout).expect("valid JSON")
     }
+}
+
+/// A port free for UDP on loopback now (the daemon binds it moments later).
+fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn text(bytes: &[u8]) -> String {

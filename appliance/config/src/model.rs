@@ -99,6 +99,24 @@ pub struct SipConfig {
     pub listeners: Vec<SipListener>,
     /// Networks of the SBCs (SIPREC clients) allowed to open sessions.
     pub allowed_sources: Vec<IpNet>,
+    /// SIP status declining a session whose subscriber is not protected.
+    pub decline_status: u16,
+    /// New sessions per second one SBC may open (and its burst).
+    pub max_new_sessions_per_second: u32,
+    /// Smallest session-timer interval accepted (RFC 4028 Min-SE), seconds.
+    pub min_session_expires: u32,
+    /// Which m= line carries the caller when an SBC sends no metadata.
+    pub sdp_order: SdpOrder,
+}
+
+/// The SBCs' convention for the order of legs in the SDP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SdpOrder {
+    /// The first m= line is the call originator's (most SBCs).
+    OriginatorFirst,
+    /// The second m= line is the call originator's.
+    OriginatorSecond,
 }
 
 impl Default for SipConfig {
@@ -113,6 +131,10 @@ impl Default for SipConfig {
                 "127.0.0.0/8".parse().expect("valid net"),
                 "::1/128".parse().expect("valid net"),
             ],
+            decline_status: 403,
+            max_new_sessions_per_second: 50,
+            min_session_expires: 90,
+            sdp_order: SdpOrder::OriginatorFirst,
         }
     }
 }
@@ -185,7 +207,14 @@ pub struct MediaConfig {
     pub address: std::net::IpAddr,
     /// UDP port ranges offered to SBCs for RTP, as `"FIRST-LAST"` strings.
     pub rtp_ports: Vec<PortRange>,
+    /// Codecs accepted, by RTP encoding name (the offer's order picks among them).
+    pub codecs: Vec<String>,
+    /// Seconds without RTP after which a call is ended.
+    pub timeout_seconds: u64,
 }
+
+/// Codecs the appliance can decode.
+pub const KNOWN_CODECS: [&str; 4] = ["PCMU", "PCMA", "G722", "opus"];
 
 impl Default for MediaConfig {
     fn default() -> Self {
@@ -193,6 +222,8 @@ impl Default for MediaConfig {
             source: MediaSource::Socket,
             address: "127.0.0.1".parse().expect("valid address"),
             rtp_ports: vec![PortRange { first: 20000, last: 29999 }],
+            codecs: KNOWN_CODECS.iter().map(|c| (*c).to_owned()).collect(),
+            timeout_seconds: 30,
         }
     }
 }

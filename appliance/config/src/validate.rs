@@ -54,6 +54,15 @@ fn check_sip(config: &Config, problem: &mut impl FnMut(String, String)) {
             "empty: no SBC could open a session; list the SBCs' addresses or networks".into(),
         );
     }
+    if !(400..=699).contains(&sip.decline_status) {
+        problem("sip.decline_status".into(), format!("{} is not a SIP failure status (400-699)", sip.decline_status));
+    }
+    if sip.max_new_sessions_per_second == 0 {
+        problem("sip.max_new_sessions_per_second".into(), "0 would refuse every session".into());
+    }
+    if sip.min_session_expires < 90 {
+        problem("sip.min_session_expires".into(), "RFC 4028 requires at least 90 seconds".into());
+    }
     // UDP and TCP may share a port; TCP and TLS both bind TCP sockets.
     let mut bound: HashSet<(bool, SocketAddr)> = HashSet::new();
     for (i, listener) in sip.listeners.iter().enumerate() {
@@ -105,6 +114,17 @@ fn check_media(config: &Config, problem: &mut impl FnMut(String, String)) {
     let ranges = &config.media.rtp_ports;
     if ranges.is_empty() {
         problem("media.rtp_ports".into(), "at least one port range is needed for RTP".into());
+    }
+    if config.media.codecs.is_empty() {
+        problem("media.codecs".into(), format!("at least one codec is needed: {}", crate::KNOWN_CODECS.join(", ")));
+    }
+    for (i, codec) in config.media.codecs.iter().enumerate() {
+        if !crate::KNOWN_CODECS.iter().any(|k| k.eq_ignore_ascii_case(codec)) {
+            problem(format!("media.codecs[{i}]"), format!("`{codec}` is not one of {}", crate::KNOWN_CODECS.join(", ")));
+        }
+    }
+    if config.media.timeout_seconds == 0 {
+        problem("media.timeout_seconds".into(), "0 would end every call at once".into());
     }
     for (i, range) in ranges.iter().enumerate() {
         let key = format!("media.rtp_ports[{i}]");

@@ -13,7 +13,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::net::UnixListener;
 use tokio::task::JoinSet;
 
-use crate::{Lifecycle, Shared, Status};
+use crate::sip::SipCommand;
+use crate::{CallSummary, Lifecycle, Shared, SipStatus, Status};
 
 /// Longest request line accepted; anything longer is a client bug.
 const MAX_REQUEST: usize = 64 * 1024;
@@ -24,6 +25,8 @@ const MAX_REQUEST: usize = 64 * 1024;
 pub enum Request {
     /// The daemon's [`Status`].
     Status,
+    /// The live calls.
+    Calls,
 }
 
 /// What the daemon answers.
@@ -32,6 +35,11 @@ pub enum Request {
 pub enum Response {
     /// Answer to [`Request::Status`].
     Status(Box<Status>),
+    /// Answer to [`Request::Calls`].
+    Calls {
+        /// The live calls.
+        calls: Vec<CallSummary>,
+    },
     /// The request could not be served.
     Error {
         /// Why.
@@ -114,14 +122,7 @@ async fn handle(stream: tokio::net::UnixStream, shared: Arc<Shared>) {
     let mut lines = tokio::io::BufReader::new(read.take_limit()).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         let response = match serde_json::from_str::<Request>(&line) {
-            Ok(Request::Status) => {
-                let shared = shared.clone();
-                match tokio::task::spawn_blocking(move || Status::collect(&shared)).await {
-                    Ok(Ok(status)) => Response::Status(Box::new(status)),
-                    Ok(Err(e)) => Response::Error { message: e.to_string() },
-                    Err(e) => Response::Error { message: format!("status collection failed: {e}") },
-                }
-            }
+            Ok(request) => answer(request, &shared).await,
             Err(e) => Response::Error { message: format!("not a valid request: {e}") },
         };
         let mut text = serde_json::to_string(&response).unwrap_or_default();
@@ -130,6 +131,39 @@ async fn handle(stream: tokio::net::UnixStream, shared: Arc<Shared>) {
             break;
         }
     }
+}
+
+async fn answer(request: Request, shared: &Arc<Shared>) -> Response {
+    match request {
+        Request::Status => {
+            let sip = ask_sip(shared, SipCommand::Stats).await.map(|stats| SipStatus::from_stats(&stats));
+            let shared = shared.clone();
+            match tokio::task::spawn_blocking(move || Status::collect(&shared, sip)).await {
+                Ok(Ok(status)) => Response::Status(Box::new(status)),
+                Ok(Err(e)) => Response::Error { message: e.to_string() },
+                Err(e) => Response::Error { message: format!("status collection failed: {e}") },
+            }
+        }
+        Request::Calls => match ask_sip(shared, SipCommand::Sessions).await {
+            Some(sessions) => {
+                let media = shared.media.get();
+                let calls = sessions
+                    .iter()
+                    .map(|s| CallSummary::of(s, &media.map(|m| m.of(&s.call_id)).unwrap_or_default()))
+                    .collect();
+                Response::Calls { calls }
+            }
+            None => Response::Error { message: "the SIP service is not running".into() },
+        },
+    }
+}
+
+/// Asks the SIP task something; `None` when it is not running.
+async fn ask_sip<T>(shared: &Shared, command: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> SipCommand) -> Option<T> {
+    let sip = shared.sip.get()?;
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    sip.send(command(reply)).await.ok()?;
+    answer.await.ok()
 }
 
 /// Caps how much a client can make the daemon buffer.

@@ -13,11 +13,13 @@
 
 pub mod control;
 mod logging;
+mod media_watch;
+mod sip;
 mod state_dir;
 mod status;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use callguard_config::{Config, Origin};
@@ -28,7 +30,7 @@ use tokio::task::JoinSet;
 
 pub use logging::init_logging;
 pub use state_dir::{Paths, StateDir, StateDirError};
-pub use status::{Lifecycle, SmsStatus, Status, SubscriberCounts};
+pub use status::{CallSummary, Lifecycle, SipStatus, SmsStatus, Status, StreamSummary, SubscriberCounts};
 
 /// Why the daemon could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +41,9 @@ pub enum DaemonError {
     /// The store could not be opened.
     #[error(transparent)]
     Store(#[from] callguard_store::StoreError),
+    /// The SIP listeners could not be started.
+    #[error("{0}")]
+    Sip(String),
     /// A socket or the async runtime could not be set up.
     #[error("{what}: {source}")]
     Io {
@@ -58,6 +63,10 @@ pub(crate) struct Shared {
     pub(crate) started: Instant,
     pub(crate) started_at: time::OffsetDateTime,
     pub(crate) lifecycle: watch::Sender<Lifecycle>,
+    /// Commands to the SIP task, once it runs.
+    pub(crate) sip: OnceLock<tokio::sync::mpsc::Sender<sip::SipCommand>>,
+    /// Media counters of live calls.
+    pub(crate) media: OnceLock<Arc<media_watch::MediaCounters>>,
 }
 
 /// A daemon ready to run: state directory claimed, store open.
@@ -82,6 +91,8 @@ impl App {
             started: Instant::now(),
             started_at: time::OffsetDateTime::now_utc(),
             lifecycle,
+            sip: OnceLock::new(),
+            media: OnceLock::new(),
         });
         Ok(App { shared, state_dir, socket_path })
     }
@@ -106,12 +117,28 @@ impl App {
         })?;
         let mut tasks = JoinSet::new();
         tasks.spawn(control::serve(listener, shared.clone()));
+
+        // The SIP task needs the media watch's sink, the watch needs the SIP
+        // task's command channel: create the channel first.
+        let (sip_tx, sip_rx) = tokio::sync::mpsc::channel(64);
+        let media = &shared.config.media;
+        let (watch, counters, media_task) =
+            media_watch::start(media.address, Duration::from_secs(media.timeout_seconds), sip_tx.clone());
+        let sip_task = sip::start(shared.clone(), vec![watch], sip_rx).await?;
+        let _ = shared.sip.set(sip_tx.clone());
+        let _ = shared.media.set(counters);
         shared.lifecycle.send_replace(Lifecycle::Running);
         announce(&shared, &socket_path);
 
         let signal = wait_for_signal().await?;
-        tracing::info!(signal, "shutting down: no new sessions accepted");
+        tracing::info!(signal, "shutting down: ending recording sessions, no new sessions accepted");
         shared.lifecycle.send_replace(Lifecycle::Stopping);
+        let (done_tx, done) = tokio::sync::oneshot::channel();
+        if sip_tx.send(sip::SipCommand::Shutdown(done_tx)).await.is_ok() {
+            let _ = done.await;
+        }
+        let _ = sip_task.await;
+        media_task.abort();
 
         let grace = Duration::from_secs(shared.config.appliance.shutdown_grace_seconds);
         if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await.is_err() {

@@ -41,8 +41,67 @@ pub struct Status {
     pub subscribers: SubscriberCounts,
     /// Alerts decided in the last 24 hours.
     pub alerts_last_24h: u64,
+    /// SIPREC service; absent while the daemon is starting.
+    pub sip: Option<SipStatus>,
     /// SMS delivery.
     pub sms: SmsStatus,
+}
+
+/// The SIPREC Session Recording Server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SipStatus {
+    /// Listening sockets, as `transport address`.
+    pub listeners: Vec<String>,
+    /// Live recording sessions.
+    pub sessions: usize,
+    /// Sessions accepted since start.
+    pub sessions_started: u64,
+    /// Sessions declined (subscriber not protected).
+    pub declined: u64,
+    /// Requests refused because the source is not a configured SBC.
+    pub forbidden_sources: u64,
+    /// New sessions refused for exceeding an SBC's rate.
+    pub rate_limited: u64,
+    /// Malformed messages (answered 400 or dropped).
+    pub malformed: u64,
+    /// RTP ports in use.
+    pub rtp_ports_in_use: usize,
+    /// RTP ports available in all.
+    pub rtp_ports_total: usize,
+}
+
+/// A live call, for `callguard calls list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallSummary {
+    /// The SIPREC session's Call-ID.
+    pub call_id: String,
+    /// The protected subscriber.
+    pub subscriber: String,
+    /// The remote caller, when known.
+    pub caller: Option<String>,
+    /// Seconds since the session started.
+    pub age_seconds: u64,
+    /// The recorded streams.
+    pub streams: Vec<StreamSummary>,
+}
+
+/// One recorded stream of a live call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamSummary {
+    /// `caller`, `subscriber`, `mixed` or `unknown`.
+    pub role: String,
+    /// The SDP label.
+    pub label: Option<String>,
+    /// Codec name.
+    pub codec: String,
+    /// Local RTP port.
+    pub local_port: u16,
+    /// Whether the SBC is sending (not on hold).
+    pub active: bool,
+    /// RTP packets received.
+    pub packets: u64,
+    /// RTP bytes received.
+    pub bytes: u64,
 }
 
 /// Size of the subscriber register.
@@ -64,7 +123,7 @@ pub struct SmsStatus {
 }
 
 impl Status {
-    pub(crate) fn collect(shared: &Shared) -> Result<Status, callguard_store::StoreError> {
+    pub(crate) fn collect(shared: &Shared, sip: Option<SipStatus>) -> Result<Status, callguard_store::StoreError> {
         let config = &shared.config;
         let day_ago = time::OffsetDateTime::now_utc() - time::Duration::days(1);
         let (counts, alerts, outbox) = {
@@ -85,7 +144,51 @@ impl Status {
             state_dir: Paths::of(config).state_dir.display().to_string(),
             subscribers: SubscriberCounts { total: counts.0, opted_in: counts.1 },
             alerts_last_24h: alerts,
+            sip,
             sms: SmsStatus { smscs: config.sms.smsc.iter().map(|s| s.name.clone()).collect(), outbox },
         })
+    }
+}
+
+impl SipStatus {
+    pub(crate) fn from_stats(stats: &crate::sip::SipStats) -> SipStatus {
+        SipStatus {
+            listeners: stats.listeners.iter().map(|(t, a)| format!("{t} {a}")).collect(),
+            sessions: stats.sessions,
+            sessions_started: stats.srs.sessions_started,
+            declined: stats.srs.declined,
+            forbidden_sources: stats.srs.forbidden_sources,
+            rate_limited: stats.srs.rate_limited,
+            malformed: stats.srs.malformed,
+            rtp_ports_in_use: stats.ports.0,
+            rtp_ports_total: stats.ports.1,
+        }
+    }
+}
+
+impl CallSummary {
+    pub(crate) fn of(session: &callguard_srs::SessionSummary, media: &std::collections::HashMap<u16, (u64, u64)>) -> CallSummary {
+        CallSummary {
+            call_id: session.call_id.clone(),
+            subscriber: session.subscriber.to_string(),
+            caller: session.caller.as_ref().map(ToString::to_string),
+            age_seconds: session.started.elapsed().as_secs(),
+            streams: session
+                .streams
+                .iter()
+                .map(|s| {
+                    let (packets, bytes) = media.get(&s.local_port).copied().unwrap_or_default();
+                    StreamSummary {
+                        role: format!("{:?}", s.role).to_ascii_lowercase(),
+                        label: s.label.clone(),
+                        codec: s.codec.clone(),
+                        local_port: s.local_port,
+                        active: s.active,
+                        packets,
+                        bytes,
+                    }
+                })
+                .collect(),
+        }
     }
 }
