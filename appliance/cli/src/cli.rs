@@ -91,6 +91,10 @@ pub enum Command {
     #[command(subcommand)]
     Subscribers(SubscribersCommand),
 
+    /// Live calls: the SIPREC sessions the daemon is recording.
+    #[command(subcommand)]
+    Calls(CallsCommand),
+
     /// Alerts decided on calls (scores and tactic codes, never words).
     #[command(subcommand)]
     Alerts(AlertsCommand),
@@ -186,6 +190,14 @@ pub enum SubscribersCommand {
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
     },
+}
+
+/// `callguard calls …`
+#[derive(Debug, Subcommand)]
+pub enum CallsCommand {
+    /// List live calls: parties, streams with their role, codec and port,
+    /// age, and the RTP packets received so far.
+    List(JsonArg),
 }
 
 /// `callguard alerts …`

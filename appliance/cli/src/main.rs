@@ -35,6 +35,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Status(args) => commands::status::status(global, args.json),
         Command::Config(command) => commands::config::config(global, command),
         Command::Subscribers(command) => commands::subscribers::subscribers(global, command),
+        Command::Calls(command) => commands::calls::calls(global, command),
         Command::Alerts(command) => commands::alerts::alerts(global, command),
         Command::Version(args) => commands::version::version(args.json),
         Command::Completions { shell } => commands::docs::completions(shell),

@@ -81,6 +81,7 @@ impl App {
     pub fn build(config: Config, origin: Origin) -> Result<App, DaemonError> {
         let paths = Paths::of(&config);
         let state_dir = StateDir::claim(&paths)?;
+        callguard_numbers::warm_up();
         let store = Store::open(&paths.database)?;
         let socket_path = paths.control_socket;
         let (lifecycle, _) = watch::channel(Lifecycle::Starting);

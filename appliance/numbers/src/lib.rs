@@ -99,6 +99,13 @@ impl E164 {
     }
 }
 
+/// Loads the numbering-plan metadata now rather than on the first call:
+/// the first parse otherwise takes about a second (much longer than a SIP
+/// retransmission interval).
+pub fn warm_up() {
+    let _ = E164::parse("+12015550123", None);
+}
+
 impl fmt::Display for E164 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -41,6 +41,14 @@ fn print_human(s: &Status) {
     println!("  state dir     {}", s.state_dir);
     println!("  subscribers   {} ({} opted in)", s.subscribers.total, s.subscribers.opted_in);
     println!("  alerts (24h)  {}", s.alerts_last_24h);
+    if let Some(sip) = &s.sip {
+        println!("  SIP           {}", sip.listeners.join(", "));
+        println!(
+            "  sessions      {} live, {} started, {} declined, {} from unknown sources, {} rate-limited, {} malformed",
+            sip.sessions, sip.sessions_started, sip.declined, sip.forbidden_sources, sip.rate_limited, sip.malformed
+        );
+        println!("  RTP ports     {} of {} in use", sip.rtp_ports_in_use, sip.rtp_ports_total);
+    }
     let o = &s.sms.outbox;
     let delivery = if s.sms.smscs.is_empty() {
         "no SMSC configured: outbox only".to_owned()

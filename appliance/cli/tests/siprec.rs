@@ -1,0 +1,274 @@
+//! The SIPREC Session Recording Server end to end: a real `callguard run`,
+//! SIPp playing the SBC over UDP and TCP, and a hand-driven SBC for what
+//! SIPp cannot check (live calls, media counters, media timeout).
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const SUBSCRIBER: &str = "+12015550123";
+const CALLER: &str = "+12015550111";
+
+/// A daemon on its own ports and state directory, stopped on drop.
+struct Appliance {
+    dir: tempfile::TempDir,
+    sip_port: u16,
+    daemon: Child,
+}
+
+/// A port free for both UDP and TCP on loopback.
+fn free_sip_port() -> u16 {
+    loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+impl Appliance {
+    fn start(extra_config: &str, rtp_ports: &str) -> Appliance {
+        let dir = tempfile::tempdir().unwrap();
+        let sip_port = free_sip_port();
+        let config = format!(
+            "[appliance]\nstate_dir = \"{}\"\n[media]\nrtp_ports = [\"{rtp_ports}\"]\n{extra_config}\n\
+             [[sip.listeners]]\ntransport = \"udp\"\naddress = \"127.0.0.1:{sip_port}\"\n\
+             [[sip.listeners]]\ntransport = \"tcp\"\naddress = \"127.0.0.1:{sip_port}\"\n",
+            dir.path().join("state").display()
+        );
+        std::fs::write(dir.path().join("callguard.toml"), config).unwrap();
+        let config_path = dir.path().join("callguard.toml");
+        let add = cli(&config_path, &["subscribers", "add", SUBSCRIBER]);
+        assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+        let daemon = Command::new(env!("CARGO_BIN_EXE_callguard"))
+            .arg("run")
+            .env("CALLGUARD_CONFIG", &config_path)
+            .env_remove("STATE_DIRECTORY")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("daemon.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let appliance = Appliance { dir, sip_port, daemon };
+        let start = Instant::now();
+        while appliance.status().is_none() {
+            assert!(start.elapsed() < Duration::from_secs(20), "daemon did not start: {}", appliance.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        appliance
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("callguard.toml")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    fn status(&self) -> Option<serde_json::Value> {
+        let out = cli(&self.config(), &["status", "--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        (status["state"] == "running" && !status["sip"].is_null()).then_some(status)
+    }
+
+    fn calls(&self) -> Vec<serde_json::Value> {
+        let out = cli(&self.config(), &["calls", "list", "--json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap()
+    }
+}
+
+impl Drop for Appliance {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.daemon.id().to_string()]).status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.daemon.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.daemon.kill();
+    }
+}
+
+fn cli(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_callguard"))
+        .args(args)
+        .env("CALLGUARD_CONFIG", config)
+        .env_remove("STATE_DIRECTORY")
+        .output()
+        .unwrap()
+}
+
+/// SIPp's cumulative counters for one run.
+#[derive(Debug)]
+struct SippCounters {
+    successful: u64,
+    failed: u64,
+}
+
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp").join(name)
+}
+
+/// Runs one SIPp scenario `calls` times against the appliance.
+fn sipp(appliance: &Appliance, name: &str, transport: &str, calls: u32) -> SippCounters {
+    let work = tempfile::tempdir().unwrap();
+    let stats = work.path().join("stats.csv");
+    let run = Command::new("sipp")
+        .arg(format!("127.0.0.1:{}", appliance.sip_port))
+        .args(["-sf", scenario(name).to_str().unwrap()])
+        .args(["-t", transport, "-i", "127.0.0.1", "-p", "0"])
+        .args(["-m", &calls.to_string(), "-r", "10", "-l", "5"])
+        .args(["-key", "caller", CALLER, "-key", "subscriber", SUBSCRIBER])
+        .args(["-nostdin", "-timeout", "30", "-timeout_error", "-trace_err", "-trace_stat"])
+        .args(["-stf", stats.to_str().unwrap()])
+        .current_dir(work.path())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run sipp ({e}): install Debian's sip-tester (scripts/install-deps does)"));
+    let text = std::fs::read_to_string(&stats).unwrap_or_default();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(';').collect()).collect();
+    let (Some(header), Some(last)) = (rows.first(), rows.last()) else {
+        panic!("sipp {name} wrote no statistics: {}", String::from_utf8_lossy(&run.stdout));
+    };
+    let counter = |key: &str| -> u64 {
+        let i = header.iter().position(|h| *h == key).unwrap_or_else(|| panic!("no {key} column"));
+        last[i].trim().parse().unwrap()
+    };
+    let counters = SippCounters { successful: counter("SuccessfulCall(C)"), failed: counter("FailedCall(C)") };
+    assert!(
+        run.status.success(),
+        "sipp {name} over {transport} failed ({counters:?}): {}\n{}",
+        String::from_utf8_lossy(&run.stderr),
+        appliance.log()
+    );
+    counters
+}
+
+#[test]
+fn sipp_as_the_sbc_over_udp_and_tcp() {
+    let appliance = Appliance::start("", "31000-31999");
+    for (name, transport, calls) in [
+        ("options.xml", "u1", 3),
+        ("siprec_call.xml", "u1", 5),
+        ("siprec_call.xml", "t1", 5),
+        ("sdp_then_metadata.xml", "u1", 2),
+        ("declined.xml", "u1", 2),
+        ("unknown_dialog.xml", "u1", 1),
+        ("options.xml", "t1", 1),
+    ] {
+        let counters = sipp(&appliance, name, transport, calls);
+        assert_eq!((counters.successful, counters.failed), (u64::from(calls), 0), "{name} over {transport}");
+    }
+    let status = appliance.status().unwrap();
+    let sip = &status["sip"];
+    assert_eq!(sip["sessions_started"], 12, "{sip}");
+    assert_eq!(sip["declined"], 2, "{sip}");
+    assert_eq!(sip["sessions"], 0, "every session ended with its BYE: {sip}");
+    assert_eq!(sip["rtp_ports_in_use"], 0, "{sip}");
+    assert_eq!(sip["malformed"], 0, "{sip}");
+}
+
+/// A minimal SBC on a UDP socket, for checks SIPp scenarios cannot make.
+struct HandSbc {
+    socket: UdpSocket,
+    target: String,
+}
+
+impl HandSbc {
+    fn new(appliance: &Appliance) -> HandSbc {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        HandSbc { socket, target: format!("127.0.0.1:{}", appliance.sip_port) }
+    }
+
+    fn send(&self, text: &str) {
+        self.socket.send_to(text.as_bytes(), &self.target).unwrap();
+    }
+
+    /// The next message whose first line starts with `prefix`.
+    fn expect(&self, prefix: &str) -> String {
+        let mut buf = vec![0u8; 65535];
+        loop {
+            let (n, _) = self.socket.recv_from(&mut buf).unwrap_or_else(|e| panic!("waiting for {prefix}: {e}"));
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if text.starts_with(prefix) {
+                return text;
+            }
+        }
+    }
+
+    fn invite(&self, call_id: &str) -> String {
+        let port = self.socket.local_addr().unwrap().port();
+        let sdp = "v=0\r\no=SBC 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+                   m=audio 45000 RTP/AVP 0\r\na=label:1\r\na=sendonly\r\nm=audio 45002 RTP/AVP 0\r\na=label:2\r\na=sendonly\r\n";
+        format!(
+            "INVITE sip:srs@{target} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-{call_id}\r\n\
+             From: <sip:{CALLER}@carrier.example>;tag=sbc\r\nTo: <sip:{SUBSCRIBER}@carrier.example>\r\n\
+             Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:sbc@127.0.0.1:{port}>;+sip.src\r\n\
+             Max-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+            sdp.len(),
+            target = self.target
+        )
+    }
+}
+
+fn header<'a>(message: &'a str, name: &str) -> &'a str {
+    message
+        .lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(':')))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no {name} in {message}"))
+}
+
+#[test]
+fn live_calls_count_media_and_end_when_media_stops() {
+    let appliance = Appliance::start("timeout_seconds = 2", "32000-32099");
+    let sbc = HandSbc::new(&appliance);
+    sbc.send(&sbc.invite("hand-1"));
+    let ok = sbc.expect("SIP/2.0 200");
+    let to = header(&ok, "To");
+    let port = sbc.socket.local_addr().unwrap().port();
+    sbc.send(&format!(
+        "ACK sip:srs@{t} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-ack1\r\n\
+         From: <sip:{CALLER}@carrier.example>;tag=sbc\r\nTo: {to}\r\nCall-ID: hand-1\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+        t = sbc.target
+    ));
+
+    let calls = appliance.calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let call = &calls[0];
+    assert_eq!(call["subscriber"], SUBSCRIBER);
+    assert_eq!(call["caller"], CALLER);
+    let roles: Vec<&str> = call["streams"].as_array().unwrap().iter().map(|s| s["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["caller", "subscriber"]);
+
+    // Twenty RTP-sized packets to the caller leg's port.
+    let rtp_port = call["streams"][0]["local_port"].as_u64().unwrap() as u16;
+    let media = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for _ in 0..20 {
+        media.send_to(&[0x80u8; 172], ("127.0.0.1", rtp_port)).unwrap();
+    }
+    let start = Instant::now();
+    loop {
+        let packets = appliance.calls()[0]["streams"][0]["packets"].as_u64().unwrap();
+        if packets == 20 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "media counters stuck at {packets}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // Then silence: the appliance ends the call with a BYE of its own.
+    let bye = sbc.expect("BYE ");
+    assert_eq!(header(&bye, "Call-ID"), "hand-1");
+    let start = Instant::now();
+    while !appliance.calls().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(5), "the call stayed listed after its BYE");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(appliance.log().contains("no media"), "{}", appliance.log());
+}
