@@ -172,6 +172,65 @@ fn sipp_as_the_sbc_over_udp_and_tcp() {
     assert_eq!(sip["malformed"], 0, "{sip}");
 }
 
+fn tshark(args: &[&str]) -> String {
+    let out = Command::new("tshark")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run tshark ({e}): install Debian's tshark (scripts/install-deps does)"));
+    assert!(out.status.success(), "tshark {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn tshark_decodes_a_recorded_call_without_malformed_packets() {
+    let appliance = Appliance::start("", "34000-34099");
+    let pcap = appliance.dir.path().join("call.pcap");
+    let filter = format!("udp port {}", appliance.sip_port);
+    let mut capture = Command::new("tshark")
+        .args(["-i", "lo", "-f", &filter, "-w", pcap.to_str().unwrap(), "-a", "duration:60"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run tshark ({e}): install Debian's tshark (scripts/install-deps does)"));
+    // tshark says "Capturing on" once the capture runs.
+    let mut stderr = std::io::BufReader::new(capture.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("Capturing on") {
+        line.clear();
+        let read = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+        assert!(read > 0, "tshark stopped before capturing (capturing on lo needs root or CAP_NET_RAW)");
+    }
+    let counters = sipp(&appliance, "siprec_call.xml", "u1", 2);
+    assert_eq!(counters.successful, 2);
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = Command::new("kill").args(["-INT", &capture.id().to_string()]).status();
+    let _ = capture.wait();
+    let pcap = pcap.to_str().unwrap();
+
+    let malformed = tshark(&["-r", pcap, "-Y", "_ws.malformed || _ws.expert.severity == \"Error\"", "-T", "fields", "-e", "frame.number"]);
+    assert!(malformed.trim().is_empty(), "malformed frames: {malformed}");
+    let sip_frames = tshark(&["-r", pcap, "-Y", "sip", "-T", "fields", "-e", "frame.number"]);
+    assert!(sip_frames.lines().count() >= 16, "too few SIP frames decoded: {sip_frames}");
+
+    // Every SDP answer has as many m= lines as the offer it answers.
+    let media_by_call = |filter: &str| -> Vec<(String, usize)> {
+        tshark(&["-r", pcap, "-Y", filter, "-T", "fields", "-e", "sip.Call-ID", "-e", "sdp.media"])
+            .lines()
+            .map(|l| {
+                let (call, media) = l.split_once('\t').unwrap_or((l, ""));
+                (call.to_owned(), media.split(',').filter(|m| !m.is_empty()).count())
+            })
+            .collect()
+    };
+    let offers = media_by_call("sip.Method == \"INVITE\" && sdp");
+    let answers = media_by_call("sip.Status-Code == 200 && sdp");
+    assert!(!offers.is_empty() && !answers.is_empty());
+    for (call, count) in &answers {
+        let offered = offers.iter().find(|(c, _)| c == call).map(|(_, n)| *n);
+        assert_eq!(offered, Some(*count), "call {call}: answer has {count} m= lines");
+    }
+}
+
 /// A minimal SBC on a UDP socket, for checks SIPp scenarios cannot make.
 struct HandSbc {
     socket: UdpSocket,
@@ -222,6 +281,27 @@ fn header<'a>(message: &'a str, name: &str) -> &'a str {
         .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(':')))
         .map(str::trim)
         .unwrap_or_else(|| panic!("no {name} in {message}"))
+}
+
+#[test]
+fn ipv6_listeners_serve_sbcs_on_ipv6() {
+    let v6_port = free_sip_port();
+    let extra = format!("[[sip.listeners]]\ntransport = \"udp\"\naddress = \"[::1]:{v6_port}\"\n");
+    let appliance = Appliance::start(&extra, "33000-33099");
+    let sbc = UdpSocket::bind("[::1]:0").unwrap();
+    sbc.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let port = sbc.local_addr().unwrap().port();
+    let options = format!(
+        "OPTIONS sip:srs@[::1]:{v6_port} SIP/2.0\r\nVia: SIP/2.0/UDP [::1]:{port};branch=z9hG4bK-v6;rport\r\n\
+         From: <sip:sbc@[::1]>;tag=v6\r\nTo: <sip:srs@[::1]>\r\nCall-ID: v6-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    );
+    sbc.send_to(options.as_bytes(), ("::1", v6_port)).unwrap();
+    let mut buf = vec![0u8; 4096];
+    let (n, from) = sbc.recv_from(&mut buf).unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(answer.starts_with("SIP/2.0 200"), "{answer}");
+    assert_eq!(from.port(), v6_port);
+    assert!(appliance.status().unwrap()["sip"]["listeners"].to_string().contains("[::1]"));
 }
 
 #[test]

@@ -157,11 +157,15 @@ pub struct SipListener {
     /// TLS only: PEM CA bundle; when set, SBCs must present a certificate it signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_ca: Option<PathBuf>,
+    /// TLS only, with `client_ca`: DNS names (certificate subjectAltName) of
+    /// the SBCs allowed on this listener; empty allows any name the CA signed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_names: Vec<String>,
 }
 
 impl SipListener {
     fn plain(transport: SipTransport, address: SocketAddr) -> Self {
-        SipListener { transport, address, certificate: None, private_key: None, client_ca: None }
+        SipListener { transport, address, certificate: None, private_key: None, client_ca: None, client_names: Vec::new() }
     }
 }
 

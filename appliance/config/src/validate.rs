@@ -92,7 +92,20 @@ fn check_sip(config: &Config, problem: &mut impl FnMut(String, String)) {
                     None => {}
                 }
             }
+            if !listener.client_names.is_empty() && listener.client_ca.is_none() {
+                problem(format!("{key}.client_names"), "client names are checked only with client_ca set".into());
+            }
+            for (j, name) in listener.client_names.iter().enumerate() {
+                let valid = !name.is_empty()
+                    && name.split('.').all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+                if !valid {
+                    problem(format!("{key}.client_names[{j}]"), format!("`{name}` is not a DNS name"));
+                }
+            }
         } else {
+            if !listener.client_names.is_empty() {
+                problem(format!("{key}.client_names"), format!("only tls listeners check client names, this one is {}", listener.transport));
+            }
             for (name, file) in tls_files {
                 if file.is_some() {
                     problem(format!("{key}.{name}"), format!("only tls listeners take TLS files, this one is {}", listener.transport));

@@ -42,7 +42,7 @@ fn the_shipped_example_is_the_defaults() {
 fn the_example_documents_every_key() {
     let text = std::fs::read_to_string(example()).unwrap();
     let shown = toml::to_string(&Config::default()).unwrap();
-    let optional = ["state_dir", "socket", "certificate", "private_key", "client_ca", "system_id", "password", "tls"];
+    let optional = ["state_dir", "socket", "certificate", "private_key", "client_ca", "client_names", "system_id", "password", "tls"];
     let keys = shown
         .lines()
         .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim()))

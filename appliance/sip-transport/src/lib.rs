@@ -114,6 +114,8 @@ pub struct TransportStats {
     pub connections_accepted: AtomicU64,
     /// TLS handshakes that failed (bad certificate, wrong protocol…).
     pub tls_handshake_failures: AtomicU64,
+    /// TLS peers refused because their certificate names no allowed SBC.
+    pub tls_name_rejections: AtomicU64,
 }
 
 /// The open listeners, and the way back to every peer.
@@ -169,8 +171,8 @@ impl Transports {
                     local
                 }
                 SipTransport::Tcp | SipTransport::Tls => {
-                    let acceptor = match listener.transport {
-                        SipTransport::Tls => Some(tls::acceptor(listener)?),
+                    let tls = match listener.transport {
+                        SipTransport::Tls => Some(tls::server(listener)?),
                         _ => None,
                     };
                     let socket = TcpListener::bind(listener.address).await.map_err(bind_err)?;
@@ -178,7 +180,7 @@ impl Transports {
                     let streams = stream::StreamListener {
                         transport: listener.transport,
                         local,
-                        acceptor,
+                        tls,
                         connections: transports.connections.clone(),
                         inbound: inbound.clone(),
                         stats: transports.stats.clone(),

@@ -9,8 +9,8 @@ use callguard_sip::{Frame, FramingLimits, frame_stream};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
 
+use crate::tls::TlsServer;
 use crate::{Connections, Inbound, Peer, TransportStats};
 
 /// Most connections served at once; beyond, new ones are closed at accept.
@@ -21,7 +21,7 @@ const WRITE_QUEUE: usize = 64;
 pub(crate) struct StreamListener {
     pub(crate) transport: SipTransport,
     pub(crate) local: SocketAddr,
-    pub(crate) acceptor: Option<TlsAcceptor>,
+    pub(crate) tls: Option<TlsServer>,
     pub(crate) connections: Arc<Connections>,
     pub(crate) inbound: mpsc::Sender<Inbound>,
     pub(crate) stats: Arc<TransportStats>,
@@ -49,10 +49,14 @@ impl StreamListener {
             this.stats.connections_accepted.fetch_add(1, Ordering::Relaxed);
             let this = this.clone();
             tasks.spawn(async move {
-                match &this.acceptor {
+                match &this.tls {
                     None => this.serve(stream, remote).await,
-                    Some(acceptor) => match acceptor.accept(stream).await {
-                        Ok(tls) => this.serve(tls, remote).await,
+                    Some(server) => match server.acceptor.accept(stream).await {
+                        Ok(tls) if server.peer_allowed(tls.get_ref().1.peer_certificates()) => this.serve(tls, remote).await,
+                        Ok(_) => {
+                            this.stats.tls_name_rejections.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(%remote, "TLS peer's certificate names no allowed SBC; closing");
+                        }
                         Err(e) => {
                             this.stats.tls_handshake_failures.fetch_add(1, Ordering::Relaxed);
                             tracing::warn!(%remote, error = %e, "TLS handshake failed");
