@@ -271,3 +271,24 @@ fn terminate_sends_bye_and_frees_the_ports() {
     assert_eq!(h.srs.port_usage().0, 0);
     assert!(!h.srs.terminate("call-16", h.now, &mut h.entropy, &mut Vec::new()));
 }
+
+#[test]
+fn responses_carry_received_and_rport_and_updates_refresh_without_sdp() {
+    let mut h = Harness::new();
+    let out = h.send(&siprec_invite("call-17", "i17").text());
+    let ok = &responses(&out)[1];
+    let via = ok.headers().get(&HeaderName::VIA).unwrap();
+    assert!(via.contains("received=198.18.0.10") && via.contains("rport=5060"), "{via}");
+
+    let tag = to_tag(ok);
+    let mut update = Req::new("UPDATE", "call-17", "u17");
+    update.to_tag = Some(&tag);
+    update.cseq = 2;
+    update.extra = "Session-Expires: 600\r\n";
+    let out = h.send(&update.text());
+    let r = &responses(&out)[0];
+    assert_eq!(r.status(), 200);
+    assert!(r.body().is_empty(), "an UPDATE without an offer gets no SDP");
+    assert_eq!(r.headers().get(&HeaderName::SESSION_EXPIRES), Some("600;refresher=uac"));
+    assert!(events(&out).is_empty(), "a refresh changes no stream");
+}
