@@ -156,6 +156,7 @@ fn sipp_as_the_sbc_over_udp_and_tcp() {
         ("siprec_call.xml", "u1", 5),
         ("siprec_call.xml", "t1", 5),
         ("sdp_then_metadata.xml", "u1", 2),
+        ("cancel.xml", "u1", 2),
         ("declined.xml", "u1", 2),
         ("unknown_dialog.xml", "u1", 1),
         ("options.xml", "t1", 1),
@@ -165,7 +166,7 @@ fn sipp_as_the_sbc_over_udp_and_tcp() {
     }
     let status = appliance.status().unwrap();
     let sip = &status["sip"];
-    assert_eq!(sip["sessions_started"], 12, "{sip}");
+    assert_eq!(sip["sessions_started"], 14, "{sip}");
     assert_eq!(sip["declined"], 2, "{sip}");
     assert_eq!(sip["sessions"], 0, "every session ended with its BYE: {sip}");
     assert_eq!(sip["rtp_ports_in_use"], 0, "{sip}");

@@ -390,12 +390,13 @@ impl<P: Copy + Eq + std::fmt::Debug> Srs<P> {
     }
 
     fn on_cancel(&mut self, request: &Request, key: TxKey, source: &Source<P>, entropy: &mut dyn Entropy, now: Instant, out: &mut Vec<Output<P>>) {
-        let (status, reason) = if self.transactions.has_invite(&TxKey::of_invite_for_cancel(request)) {
-            (200, "OK")
-        } else {
-            (481, "Call/Transaction Does Not Exist")
+        let response = match self.transactions.invite_to_tag(&TxKey::of_invite_for_cancel(request)) {
+            Some(tag) => {
+                let tag = if tag.is_empty() { random_token(entropy) } else { tag };
+                ResponseBuilder::new(request, 200, "OK", Some(&tag))
+            }
+            None => ResponseBuilder::new(request, 481, "Call/Transaction Does Not Exist", Some(&random_token(entropy))),
         };
-        let response = ResponseBuilder::new(request, status, reason, Some(&random_token(entropy)));
         self.send_final(request, key, response, source, now, out);
     }
 

@@ -100,9 +100,12 @@ impl<P: Copy> Transactions<P> {
         self.server.get(key).map(|tx| tx.response.clone())
     }
 
-    /// Whether an INVITE server transaction with this key exists.
-    pub(crate) fn has_invite(&self, key: &TxKey) -> bool {
-        self.server.get(key).is_some_and(|tx| tx.invite.is_some())
+    /// The To tag of the final response of an INVITE server transaction,
+    /// `None` when no such transaction exists. A CANCEL's 200 carries the
+    /// same tag (RFC 3261 section 9.2).
+    pub(crate) fn invite_to_tag(&self, key: &TxKey) -> Option<String> {
+        let invite = self.server.get(key).and_then(|tx| tx.invite.as_ref())?;
+        Some(invite.ack_match.1.clone().unwrap_or_default())
     }
 
     /// Records the final response of a transaction (already sent by the caller).

@@ -183,8 +183,10 @@ fn unknown_dialogs_methods_and_extensions() {
 fn cancel_after_the_answer_only_gets_its_own_200() {
     let mut h = Harness::new();
     h.send(&siprec_invite("call-10", "i10").text());
+    let answer = responses(&h.send(&siprec_invite("call-10", "i10").text())).pop().unwrap();
     let out = h.send(&Req::new("CANCEL", "call-10", "i10").text());
     assert_eq!(statuses(&out), [200]);
+    assert_eq!(to_tag(&responses(&out)[0]), to_tag(&answer), "the CANCEL's 200 has the INVITE's To tag");
     assert_eq!(h.srs.sessions().len(), 1, "the session goes on until BYE");
 }
 
