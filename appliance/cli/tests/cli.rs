@@ -81,7 +81,8 @@ fn config_check_accepts_the_example_and_names_bad_keys() {
     assert_eq!(code(&out), 2);
     assert!(text(&out.stderr).contains("`sip.listen`"), "{}", text(&out.stderr));
 
-    std::fs::write(b.path("port.toml"), "[[sip.listeners]]\ntransport = \"udp\"\naddress = \"0.0.0.0:65536\"\n").unwrap();
+    std::fs::write(b.path("port.toml"), "[[sip.listeners]]\ntransport = \"udp\"\naddress = \"0.0.0.0:65536\"\n")
+        .unwrap();
     let out = b.run(&["config", "check", "port.toml"]);
     assert_eq!(code(&out), 2);
     let stderr = text(&out.stderr);

@@ -208,7 +208,16 @@ fn tshark_decodes_a_recorded_call_without_malformed_packets() {
     let _ = capture.wait();
     let pcap = pcap.to_str().unwrap();
 
-    let malformed = tshark(&["-r", pcap, "-Y", "_ws.malformed || _ws.expert.severity == \"Error\"", "-T", "fields", "-e", "frame.number"]);
+    let malformed = tshark(&[
+        "-r",
+        pcap,
+        "-Y",
+        "_ws.malformed || _ws.expert.severity == \"Error\"",
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+    ]);
     assert!(malformed.trim().is_empty(), "malformed frames: {malformed}");
     let sip_frames = tshark(&["-r", pcap, "-Y", "sip", "-T", "fields", "-e", "frame.number"]);
     assert!(sip_frames.lines().count() >= 16, "too few SIP frames decoded: {sip_frames}");

@@ -109,25 +109,23 @@ fn list(problems: &[Problem]) -> String {
 /// it came from.
 pub fn load(options: &LoadOptions) -> Result<(Config, Origin), ConfigError> {
     let (origin, text) = read_source(options.path.as_deref())?;
-    let file: Table = toml::from_str(&text)
-        .map_err(|e| ConfigError::Syntax { origin: origin.clone(), message: e.to_string() })?;
+    let file: Table =
+        toml::from_str(&text).map_err(|e| ConfigError::Syntax { origin: origin.clone(), message: e.to_string() })?;
     // Overrides address the effective tree, so `--set sip.listeners.0.address=…`
     // works without a file that spells the listeners out.
     let mut table = Table::try_from(Config::default()).expect("defaults serialize to TOML");
     merge(&mut table, file);
     for o in &options.overrides {
-        o.apply(&mut table)
-            .map_err(|message| ConfigError::Override { key: o.key().to_owned(), message })?;
+        o.apply(&mut table).map_err(|message| ConfigError::Override { key: o.key().to_owned(), message })?;
     }
     let invalid = |problems: Vec<Problem>| ConfigError::Invalid {
         origin: origin.clone(),
         problems: annotate_overrides(problems, &options.overrides),
     };
-    let mut config: Config = serde_path_to_error::deserialize(Value::Table(table))
-        .map_err(|e| invalid(vec![type_problem(e)]))?;
+    let mut config: Config =
+        serde_path_to_error::deserialize(Value::Table(table)).map_err(|e| invalid(vec![type_problem(e)]))?;
     if config.appliance.state_dir.is_none() {
-        config.appliance.state_dir =
-            Some(options.state_directory.clone().unwrap_or_else(|| PathBuf::from("var")));
+        config.appliance.state_dir = Some(options.state_directory.clone().unwrap_or_else(|| PathBuf::from("var")));
     }
     let problems = validate::check(&config);
     if !problems.is_empty() {
@@ -141,11 +139,7 @@ fn type_problem(error: serde_path_to_error::Error<toml::de::Error>) -> Problem {
     let path = error.path().to_string();
     // toml appends "in `table`" lines that repeat the path; keep the message.
     let text = error.inner().to_string();
-    let message: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("in `"))
-        .collect();
+    let message: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("in `")).collect();
     let message = message.join(" ");
     let key = if path == "." { "(top level)".to_owned() } else { path };
     Problem { key, message }
@@ -171,9 +165,7 @@ fn read_source(path: Option<&Path>) -> Result<(Origin, String), ConfigError> {
     };
     match std::fs::read_to_string(&path) {
         Ok(text) => Ok((Origin::File(path), text)),
-        Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => {
-            Ok((Origin::Defaults, String::new()))
-        }
+        Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => Ok((Origin::Defaults, String::new())),
         Err(source) => Err(ConfigError::Read { path, source }),
     }
 }
@@ -185,9 +177,11 @@ fn annotate_overrides(problems: Vec<Problem>, overrides: &[Override]) -> Vec<Pro
         .into_iter()
         .map(|mut p| {
             let normalized = p.key.replace('[', ".").replace(']', "");
-            if let Some(o) = overrides.iter().rev().find(|o| {
-                normalized == o.key() || normalized.starts_with(&format!("{}.", o.key()))
-            }) {
+            if let Some(o) = overrides
+                .iter()
+                .rev()
+                .find(|o| normalized == o.key() || normalized.starts_with(&format!("{}.", o.key())))
+            {
                 p.message.push_str(&format!(" (set by --set {})", o.key()));
             }
             p

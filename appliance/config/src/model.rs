@@ -123,14 +123,8 @@ impl Default for SipConfig {
     fn default() -> Self {
         let local: SocketAddr = "127.0.0.1:5060".parse().expect("valid address");
         SipConfig {
-            listeners: vec![
-                SipListener::plain(SipTransport::Udp, local),
-                SipListener::plain(SipTransport::Tcp, local),
-            ],
-            allowed_sources: vec![
-                "127.0.0.0/8".parse().expect("valid net"),
-                "::1/128".parse().expect("valid net"),
-            ],
+            listeners: vec![SipListener::plain(SipTransport::Udp, local), SipListener::plain(SipTransport::Tcp, local)],
+            allowed_sources: vec!["127.0.0.0/8".parse().expect("valid net"), "::1/128".parse().expect("valid net")],
             decline_status: 403,
             max_new_sessions_per_second: 50,
             min_session_expires: 90,
@@ -165,7 +159,14 @@ pub struct SipListener {
 
 impl SipListener {
     fn plain(transport: SipTransport, address: SocketAddr) -> Self {
-        SipListener { transport, address, certificate: None, private_key: None, client_ca: None, client_names: Vec::new() }
+        SipListener {
+            transport,
+            address,
+            certificate: None,
+            private_key: None,
+            client_ca: None,
+            client_names: Vec::new(),
+        }
     }
 }
 
@@ -269,9 +270,7 @@ impl FromStr for PortRange {
         let (first, last) = s
             .split_once('-')
             .ok_or_else(|| format!("`{s}` is not a port range; write FIRST-LAST, e.g. 20000-29999"))?;
-        let port = |p: &str| {
-            p.trim().parse::<u16>().map_err(|_| format!("`{}` is not a port (1-65535)", p.trim()))
-        };
+        let port = |p: &str| p.trim().parse::<u16>().map_err(|_| format!("`{}` is not a port (1-65535)", p.trim()));
         let range = PortRange { first: port(first)?, last: port(last)? };
         if range.first == 0 {
             return Err("port 0 cannot be used".to_owned());

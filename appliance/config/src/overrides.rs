@@ -17,8 +17,7 @@ impl FromStr for Override {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let (key, raw) =
-            s.split_once('=').ok_or_else(|| format!("`{s}` is not KEY=VALUE"))?;
+        let (key, raw) = s.split_once('=').ok_or_else(|| format!("`{s}` is not KEY=VALUE"))?;
         let key = key.trim();
         if key.is_empty() || key.split('.').any(str::is_empty) {
             return Err(format!("`{key}` is not a dotted key path like `sip.listeners.0.address`"));
@@ -93,9 +92,7 @@ fn child<'a>(node: &'a mut Value, segment: &str, create: bool) -> Result<&'a mut
 }
 
 fn index(items: &[Value], segment: &str) -> Result<usize, String> {
-    let slot: usize = segment
-        .parse()
-        .map_err(|_| format!("`{segment}` must be an array index (0, 1, …)"))?;
+    let slot: usize = segment.parse().map_err(|_| format!("`{segment}` must be an array index (0, 1, …)"))?;
     if slot > items.len() {
         return Err(format!("index {slot} is past the end of an array of {}", items.len()));
     }

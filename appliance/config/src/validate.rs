@@ -74,7 +74,11 @@ fn check_sip(config: &Config, problem: &mut impl FnMut(String, String)) {
         if !bound.insert((is_tcp, listener.address)) {
             problem(
                 format!("{key}.address"),
-                format!("{} is already used by another {} listener", listener.address, if is_tcp { "TCP/TLS" } else { "UDP" }),
+                format!(
+                    "{} is already used by another {} listener",
+                    listener.address,
+                    if is_tcp { "TCP/TLS" } else { "UDP" }
+                ),
             );
         }
         let tls_files = [
@@ -97,18 +101,26 @@ fn check_sip(config: &Config, problem: &mut impl FnMut(String, String)) {
             }
             for (j, name) in listener.client_names.iter().enumerate() {
                 let valid = !name.is_empty()
-                    && name.split('.').all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+                    && name
+                        .split('.')
+                        .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
                 if !valid {
                     problem(format!("{key}.client_names[{j}]"), format!("`{name}` is not a DNS name"));
                 }
             }
         } else {
             if !listener.client_names.is_empty() {
-                problem(format!("{key}.client_names"), format!("only tls listeners check client names, this one is {}", listener.transport));
+                problem(
+                    format!("{key}.client_names"),
+                    format!("only tls listeners check client names, this one is {}", listener.transport),
+                );
             }
             for (name, file) in tls_files {
                 if file.is_some() {
-                    problem(format!("{key}.{name}"), format!("only tls listeners take TLS files, this one is {}", listener.transport));
+                    problem(
+                        format!("{key}.{name}"),
+                        format!("only tls listeners take TLS files, this one is {}", listener.transport),
+                    );
                 }
             }
         }
@@ -133,7 +145,10 @@ fn check_media(config: &Config, problem: &mut impl FnMut(String, String)) {
     }
     for (i, codec) in config.media.codecs.iter().enumerate() {
         if !crate::KNOWN_CODECS.iter().any(|k| k.eq_ignore_ascii_case(codec)) {
-            problem(format!("media.codecs[{i}]"), format!("`{codec}` is not one of {}", crate::KNOWN_CODECS.join(", ")));
+            problem(
+                format!("media.codecs[{i}]"),
+                format!("`{codec}` is not one of {}", crate::KNOWN_CODECS.join(", ")),
+            );
         }
     }
     if config.media.timeout_seconds == 0 {
@@ -159,13 +174,14 @@ fn check_sms(config: &Config, problem: &mut impl FnMut(String, String)) {
     let sender = &config.sms.sender;
     let numeric = sender.strip_prefix('+').unwrap_or(sender);
     let is_number = !numeric.is_empty() && numeric.len() <= 15 && numeric.bytes().all(|b| b.is_ascii_digit());
-    let is_alphanumeric = !sender.is_empty()
-        && sender.len() <= 11
-        && sender.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ');
+    let is_alphanumeric =
+        !sender.is_empty() && sender.len() <= 11 && sender.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ');
     if !is_number && !is_alphanumeric {
         problem(
             "sms.sender".into(),
-            format!("`{sender}` is neither an alphanumeric sender (1-11 letters, digits, spaces) nor a number (up to 15 digits)"),
+            format!(
+                "`{sender}` is neither an alphanumeric sender (1-11 letters, digits, spaces) nor a number (up to 15 digits)"
+            ),
         );
     }
     let mut names = HashSet::new();

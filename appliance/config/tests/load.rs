@@ -42,11 +42,18 @@ fn the_shipped_example_is_the_defaults() {
 fn the_example_documents_every_key() {
     let text = std::fs::read_to_string(example()).unwrap();
     let shown = toml::to_string(&Config::default()).unwrap();
-    let optional = ["state_dir", "socket", "certificate", "private_key", "client_ca", "client_names", "system_id", "password", "tls"];
-    let keys = shown
-        .lines()
-        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim()))
-        .chain(optional);
+    let optional = [
+        "state_dir",
+        "socket",
+        "certificate",
+        "private_key",
+        "client_ca",
+        "client_names",
+        "system_id",
+        "password",
+        "tls",
+    ];
+    let keys = shown.lines().filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim())).chain(optional);
     for key in keys {
         let documented = text.contains(&format!("{key} = ")) || text.contains(&format!(".{key}]]"));
         assert!(documented, "provisioning/callguard.example.toml does not document `{key}`");
@@ -65,11 +72,8 @@ fn an_absent_default_file_means_built_in_defaults_but_a_named_one_must_exist() {
 
 #[test]
 fn state_dir_comes_from_systemd_when_unset() {
-    let options = LoadOptions {
-        path: Some(example()),
-        state_directory: Some("/var/lib/callguard".into()),
-        ..Default::default()
-    };
+    let options =
+        LoadOptions { path: Some(example()), state_directory: Some("/var/lib/callguard".into()), ..Default::default() };
     let (config, _) = load(&options).unwrap();
     assert_eq!(config.appliance.state_dir.as_deref(), Some(Path::new("/var/lib/callguard")));
 }

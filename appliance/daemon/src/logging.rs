@@ -12,8 +12,9 @@ use tracing_subscriber::EnvFilter;
 /// `RUST_LOG`, when set, replaces `log.level` for this run.
 pub fn init_logging(config: &LogConfig) -> Result<(), String> {
     let filter = match std::env::var("RUST_LOG") {
-        Ok(directives) if !directives.is_empty() => EnvFilter::try_new(&directives)
-            .map_err(|e| format!("RUST_LOG=`{directives}` is not a log filter: {e}"))?,
+        Ok(directives) if !directives.is_empty() => {
+            EnvFilter::try_new(&directives).map_err(|e| format!("RUST_LOG=`{directives}` is not a log filter: {e}"))?
+        }
         _ => EnvFilter::try_new(&config.level)
             .map_err(|e| format!("log.level `{}` is not a log filter: {e}", config.level))?,
     };

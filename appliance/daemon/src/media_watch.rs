@@ -151,7 +151,9 @@ async fn open_all(streams: &[MediaStream], address: IpAddr, epoch: Instant) -> V
         for (i, port) in ports.into_iter().enumerate() {
             match UdpSocket::bind(SocketAddr::new(address, port)).await {
                 // Only RTP counts as media; RTCP is received so the SBC gets no ICMP errors.
-                Ok(socket) => readers.push(tokio::spawn(read(socket, (i == 0).then(|| counters.clone()), epoch)).abort_handle()),
+                Ok(socket) => {
+                    readers.push(tokio::spawn(read(socket, (i == 0).then(|| counters.clone()), epoch)).abort_handle())
+                }
                 Err(e) => tracing::warn!(port, error = %e, "cannot receive media on this port"),
             }
         }
@@ -183,7 +185,8 @@ fn silent_calls(counters: &MediaCounters, timeout: Duration, epoch: Instant) -> 
             continue;
         }
         let start_ms = call.started.saturating_duration_since(epoch).as_millis() as u64;
-        let last = active.iter().map(|s| s.counters.last_packet_ms.load(Ordering::Relaxed)).max().unwrap_or(0).max(start_ms);
+        let last =
+            active.iter().map(|s| s.counters.last_packet_ms.load(Ordering::Relaxed)).max().unwrap_or(0).max(start_ms);
         if now_ms.saturating_sub(last) > timeout.as_millis() as u64 {
             call.terminating = true;
             silent.push(call_id.clone());

@@ -14,8 +14,8 @@ use callguard_numbers::E164;
 use callguard_sdp::AcceptedCodec;
 use callguard_sip_transport::{Inbound, Peer, Transports};
 use callguard_srs::{
-    CallEvent, CallEventSink, Entropy, Output, PortPool, Protection, Register, SdpOrder, SessionSummary, SourcePolicy,
-    Source, Srs, SrsConfig, SrsStats,
+    CallEvent, CallEventSink, Entropy, Output, PortPool, Protection, Register, SdpOrder, SessionSummary, Source,
+    SourcePolicy, Srs, SrsConfig, SrsStats,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -212,7 +212,8 @@ impl SipTask {
 fn log_event(event: &CallEvent) {
     match event {
         CallEvent::Started(call) => {
-            let legs: Vec<String> = call.streams.iter().map(|s| format!("{:?}:{}:{}", s.role, s.codec, s.local_port)).collect();
+            let legs: Vec<String> =
+                call.streams.iter().map(|s| format!("{:?}:{}:{}", s.role, s.codec, s.local_port)).collect();
             tracing::info!(
                 call_id = %call.call_id,
                 subscriber = %call.subscriber,

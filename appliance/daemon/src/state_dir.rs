@@ -132,10 +132,7 @@ mod tests {
         let paths = Paths::of(&config_in(dir.path()));
         let first = StateDir::claim(&paths).unwrap();
         let err = StateDir::claim(&paths).unwrap_err();
-        assert!(
-            matches!(err, StateDirError::InUse { pid: Some(p), .. } if p == std::process::id()),
-            "{err}"
-        );
+        assert!(matches!(err, StateDirError::InUse { pid: Some(p), .. } if p == std::process::id()), "{err}");
         drop(first);
         StateDir::claim(&paths).expect("the lock is released with the first claim");
     }

@@ -135,10 +135,7 @@ impl Status {
             name: config.appliance.name.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             pid: std::process::id(),
-            started_at: shared
-                .started_at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            started_at: shared.started_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
             uptime_seconds: shared.started.elapsed().as_secs(),
             config: shared.origin.to_string(),
             state_dir: Paths::of(config).state_dir.display().to_string(),
@@ -167,7 +164,10 @@ impl SipStatus {
 }
 
 impl CallSummary {
-    pub(crate) fn of(session: &callguard_srs::SessionSummary, media: &std::collections::HashMap<u16, (u64, u64)>) -> CallSummary {
+    pub(crate) fn of(
+        session: &callguard_srs::SessionSummary,
+        media: &std::collections::HashMap<u16, (u64, u64)>,
+    ) -> CallSummary {
         CallSummary {
             call_id: session.call_id.clone(),
             subscriber: session.subscriber.to_string(),

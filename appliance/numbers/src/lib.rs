@@ -84,9 +84,8 @@ impl E164 {
         if home.is_none() && !trimmed.starts_with('+') {
             return Err(NumberError::NeedsCountry { input: input.to_owned() });
         }
-        let number = phonenumber::parse(home.map(|h| h.0), trimmed).map_err(|e| {
-            NumberError::Unparsable { input: input.to_owned(), reason: e.to_string() }
-        })?;
+        let number = phonenumber::parse(home.map(|h| h.0), trimmed)
+            .map_err(|e| NumberError::Unparsable { input: input.to_owned(), reason: e.to_string() })?;
         if !phonenumber::is_valid(&number) {
             return Err(NumberError::Invalid { input: input.to_owned() });
         }
@@ -174,7 +173,10 @@ mod tests {
     #[test]
     fn impossible_and_garbage_numbers_are_refused() {
         assert!(matches!(E164::parse("+1 000 555 0123", None), Err(NumberError::Invalid { .. })));
-        assert!(matches!(E164::parse("+999123", None), Err(NumberError::Unparsable { .. } | NumberError::Invalid { .. })));
+        assert!(matches!(
+            E164::parse("+999123", None),
+            Err(NumberError::Unparsable { .. } | NumberError::Invalid { .. })
+        ));
         assert!(E164::parse("+", None).is_err());
         assert!(E164::parse("hello", us()).is_err());
         assert!(E164::parse("", us()).is_err());

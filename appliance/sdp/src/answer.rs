@@ -11,19 +11,13 @@ use crate::attributes::{Attribute, Direction, Fmtp, Rtcp};
 use crate::connection::{AddressType, Connection};
 use crate::crypto::{Crypto, InlineKey, KeyParam, SecretBytes, SrtpKeyMaterial, SrtpSessionParam};
 use crate::media::{Codec, MediaDescription, Protocol};
-use crate::negotiated::{
-    Answer, Endpoint, NegotiatedStream, RejectReason, RejectedStream, SrtpKey, SrtpParameters,
-};
+use crate::negotiated::{Answer, Endpoint, NegotiatedStream, RejectReason, RejectedStream, SrtpKey, SrtpParameters};
 use crate::parse::is_separator;
 use crate::policy::{AnswerPolicy, MediaAllocator};
 use crate::session::{Origin, SessionDescription, Timing};
 
 /// Answers an initial offer (INVITE).
-pub fn answer_offer(
-    offer: &SessionDescription,
-    policy: &AnswerPolicy,
-    allocator: &mut impl MediaAllocator,
-) -> Answer {
+pub fn answer_offer(offer: &SessionDescription, policy: &AnswerPolicy, allocator: &mut impl MediaAllocator) -> Answer {
     let origin = Origin {
         username: sdp_token(&policy.origin_username),
         session_id: policy.session_id,
@@ -48,13 +42,7 @@ pub fn answer_reoffer(
     policy: &AnswerPolicy,
     allocator: &mut impl MediaAllocator,
 ) -> Answer {
-    let mut answer = negotiate(
-        Some(previous),
-        previous.sdp.origin.clone(),
-        offer,
-        policy,
-        allocator,
-    );
+    let mut answer = negotiate(Some(previous), previous.sdp.origin.clone(), offer, policy, allocator);
     if answer.sdp != previous.sdp {
         answer.sdp.origin.session_version = previous.sdp.origin.session_version.wrapping_add(1);
     }
@@ -99,18 +87,9 @@ fn negotiate(
         released_ports: Vec::new(),
     };
     for (index, media) in offer.media.iter().enumerate() {
-        let prior = previous
-            .and_then(|previous| previous.streams.iter().find(|stream| stream.index == index));
-        let outcome = plan_stream(offer, media, policy).and_then(|plan| {
-            accept_stream(
-                index,
-                media,
-                plan,
-                prior,
-                allocator,
-                &mut answer.released_ports,
-            )
-        });
+        let prior = previous.and_then(|previous| previous.streams.iter().find(|stream| stream.index == index));
+        let outcome = plan_stream(offer, media, policy)
+            .and_then(|plan| accept_stream(index, media, plan, prior, allocator, &mut answer.released_ports));
         match outcome {
             Ok(accepted) => {
                 if let Some(prior) = prior
@@ -131,13 +110,8 @@ fn negotiate(
         }
     }
     if let Some(previous) = previous {
-        let removed = previous
-            .streams
-            .iter()
-            .filter(|stream| stream.index >= offer.media.len());
-        answer
-            .released_ports
-            .extend(removed.map(|stream| stream.local_port));
+        let removed = previous.streams.iter().filter(|stream| stream.index >= offer.media.len());
+        answer.released_ports.extend(removed.map(|stream| stream.local_port));
     }
     answer
 }
@@ -166,9 +140,7 @@ fn plan_stream<'a>(
         Protocol::RtpSavp | Protocol::RtpSavpf => true,
         _ => return Err(RejectReason::UnsupportedProtocol),
     };
-    let connection = offer
-        .media_connection(media)
-        .ok_or(RejectReason::NoConnectionAddress)?;
+    let connection = offer.media_connection(media).ok_or(RejectReason::NoConnectionAddress)?;
     let codecs = media.codecs();
     let codec = codecs
         .iter()
@@ -178,14 +150,10 @@ fn plan_stream<'a>(
     let telephone_event = codecs
         .iter()
         .filter(|_| policy.telephone_event)
-        .find(|te| {
-            te.name.eq_ignore_ascii_case("telephone-event") && te.clock_rate == codec.clock_rate
-        })
+        .find(|te| te.name.eq_ignore_ascii_case("telephone-event") && te.clock_rate == codec.clock_rate)
         .cloned();
     let crypto = if secure {
-        let chosen = media
-            .crypto()
-            .find_map(|crypto| usable_crypto(crypto, policy));
+        let chosen = media.crypto().find_map(|crypto| usable_crypto(crypto, policy));
         Some(chosen.ok_or(RejectReason::NoAcceptableCrypto)?)
     } else {
         None
@@ -194,68 +162,39 @@ fn plan_stream<'a>(
     // An SRS never sends, so it receives only what the offer sends; an
     // RFC 2543 hold (c=0.0.0.0) sends nothing either.
     let offered = offer.media_direction(media);
-    let direction = if offered.sends() && !connection.address.is_unspecified() {
-        Direction::RecvOnly
-    } else {
-        Direction::Inactive
-    };
-    let remote_rtp = Endpoint {
-        address: connection.address.clone(),
-        port: media.port,
-    };
+    let direction =
+        if offered.sends() && !connection.address.is_unspecified() { Direction::RecvOnly } else { Direction::Inactive };
+    let remote_rtp = Endpoint { address: connection.address.clone(), port: media.port };
     let remote_rtcp = match (rtcp_mux, media.rtcp()) {
         (true, _) => remote_rtp.clone(),
         (false, Some(rtcp)) => Endpoint {
-            address: rtcp
-                .connection
-                .as_ref()
-                .map_or_else(|| connection.address.clone(), |c| c.address.clone()),
+            address: rtcp.connection.as_ref().map_or_else(|| connection.address.clone(), |c| c.address.clone()),
             port: rtcp.port,
         },
-        (false, None) => Endpoint {
-            address: connection.address.clone(),
-            port: media.port.saturating_add(1),
-        },
+        (false, None) => Endpoint { address: connection.address.clone(), port: media.port.saturating_add(1) },
     };
-    Ok(StreamPlan {
-        codec,
-        telephone_event,
-        crypto,
-        rtcp_mux,
-        direction,
-        remote_rtp,
-        remote_rtcp,
-    })
+    Ok(StreamPlan { codec, telephone_event, crypto, rtcp_mux, direction, remote_rtp, remote_rtcp })
 }
 
 /// The crypto line with its keys if the SRS can honour it: an accepted
 /// suite, 30-byte inline keys, and only session parameters it understands
 /// (FEC and unknown ones would change how packets must be processed).
-fn usable_crypto<'a>(
-    crypto: &'a Crypto,
-    policy: &AnswerPolicy,
-) -> Option<(&'a Crypto, Vec<SrtpKey>)> {
+fn usable_crypto<'a>(crypto: &'a Crypto, policy: &AnswerPolicy) -> Option<(&'a Crypto, Vec<SrtpKey>)> {
     if !crypto.suite.is_known() || !policy.srtp_suites.contains(&crypto.suite) {
         return None;
     }
-    if crypto
-        .session_params
-        .iter()
-        .any(|param| matches!(param, SrtpSessionParam::Other(_)))
-    {
+    if crypto.session_params.iter().any(|param| matches!(param, SrtpSessionParam::Other(_))) {
         return None;
     }
     let keys = crypto
         .key_params
         .iter()
         .map(|param| match param {
-            KeyParam::Inline(key) => {
-                SrtpKeyMaterial::from_slice(key.key_salt.as_bytes()).map(|material| SrtpKey {
-                    material,
-                    lifetime: key.lifetime,
-                    mki: key.mki,
-                })
-            }
+            KeyParam::Inline(key) => SrtpKeyMaterial::from_slice(key.key_salt.as_bytes()).map(|material| SrtpKey {
+                material,
+                lifetime: key.lifetime,
+                mki: key.mki,
+            }),
             KeyParam::Other { .. } => None,
         })
         .collect::<Option<Vec<_>>>()?;
@@ -345,17 +284,12 @@ fn accepted_media(
     stream: &NegotiatedStream,
     telephone_event: Option<&Codec>,
 ) -> MediaDescription {
-    let chosen: Vec<&Codec> = std::iter::once(&stream.codec)
-        .chain(telephone_event)
-        .collect();
+    let chosen: Vec<&Codec> = std::iter::once(&stream.codec).chain(telephone_event).collect();
     let mut media = MediaDescription::new(
         stream.media_type.clone(),
         stream.local_port,
         stream.protocol.clone(),
-        chosen
-            .iter()
-            .map(|codec| codec.payload_type.to_string())
-            .collect(),
+        chosen.iter().map(|codec| codec.payload_type.to_string()).collect(),
     );
     let attributes = &mut media.attributes;
     if let Some(label) = &stream.label {
@@ -373,10 +307,7 @@ fn accepted_media(
     if let Some(srtp) = &stream.srtp {
         attributes.push(Attribute::Crypto(answer_crypto(srtp)));
     }
-    attributes.push(Attribute::Rtcp(Rtcp {
-        port: stream.local_rtcp_port,
-        connection: None,
-    }));
+    attributes.push(Attribute::Rtcp(Rtcp { port: stream.local_rtcp_port, connection: None }));
     if stream.rtcp_mux {
         attributes.push(Attribute::RtcpMux);
     }
@@ -414,12 +345,8 @@ fn answer_crypto(srtp: &SrtpParameters) -> Crypto {
 /// RFC 3264 section 6: a refused stream keeps its m= line with port 0; the
 /// formats are echoed since the line must list at least one.
 fn rejected_media(offered: &MediaDescription) -> MediaDescription {
-    let mut media = MediaDescription::new(
-        offered.media_type.clone(),
-        0,
-        offered.protocol.clone(),
-        offered.formats.clone(),
-    );
+    let mut media =
+        MediaDescription::new(offered.media_type.clone(), 0, offered.protocol.clone(), offered.formats.clone());
     if let Some(label) = offered.label() {
         media.attributes.push(Attribute::Label(label.to_owned()));
     }
@@ -452,13 +379,9 @@ mod tests {
 
     #[test]
     fn crypto_with_unknown_session_parameters_is_skipped() {
-        let fec = crypto(&format!(
-            "1 AES_CM_128_HMAC_SHA1_80 inline:{KEY} FEC_ORDER=FEC_SRTP"
-        ));
+        let fec = crypto(&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{KEY} FEC_ORDER=FEC_SRTP"));
         assert!(usable_crypto(&fec, &policy()).is_none());
-        let kdr = crypto(&format!(
-            "1 AES_CM_128_HMAC_SHA1_80 inline:{KEY} KDR=2 WSH=128"
-        ));
+        let kdr = crypto(&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{KEY} KDR=2 WSH=128"));
         assert!(usable_crypto(&kdr, &policy()).is_some());
         let unknown_suite = crypto(&format!("1 F8_128_HMAC_SHA1_80 inline:{KEY}"));
         let mut lenient = policy();
@@ -468,14 +391,9 @@ mod tests {
 
     #[test]
     fn every_mki_key_is_passed_to_the_media_plane() {
-        let two_keys = crypto(&format!(
-            "1 AES_CM_128_HMAC_SHA1_80 inline:{KEY}|1:1;inline:{KEY}|2:1"
-        ));
+        let two_keys = crypto(&format!("1 AES_CM_128_HMAC_SHA1_80 inline:{KEY}|1:1;inline:{KEY}|2:1"));
         let (_, keys) = usable_crypto(&two_keys, &policy()).unwrap();
-        let mkis: Vec<u64> = keys
-            .iter()
-            .filter_map(|key| key.mki.map(|mki| mki.value))
-            .collect();
+        let mkis: Vec<u64> = keys.iter().filter_map(|key| key.mki.map(|mki| mki.value)).collect();
         assert_eq!(mkis, vec![1, 2]);
     }
 
@@ -501,19 +419,10 @@ mod tests {
 
     #[test]
     fn rejected_streams_echo_formats_and_label() {
-        let mut offered = MediaDescription::new(
-            MediaType::Video,
-            5000,
-            Protocol::RtpAvp,
-            vec!["96".into(), "97".into()],
-        );
+        let mut offered =
+            MediaDescription::new(MediaType::Video, 5000, Protocol::RtpAvp, vec!["96".into(), "97".into()]);
         offered.attributes.push(Attribute::Label("v1".into()));
-        offered
-            .attributes
-            .push(Attribute::Direction(Direction::SendOnly));
-        assert_eq!(
-            rejected_media(&offered).to_string(),
-            "m=video 0 RTP/AVP 96 97\r\na=label:v1\r\n"
-        );
+        offered.attributes.push(Attribute::Direction(Direction::SendOnly));
+        assert_eq!(rejected_media(&offered).to_string(), "m=video 0 RTP/AVP 96 97\r\na=label:v1\r\n");
     }
 }

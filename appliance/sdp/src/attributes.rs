@@ -66,11 +66,7 @@ pub struct Rtpmap {
 
 impl fmt::Display for Rtpmap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {}/{}",
-            self.payload_type, self.encoding, self.clock_rate
-        )?;
+        write!(f, "{} {}/{}", self.payload_type, self.encoding, self.clock_rate)?;
         if let Some(channels) = self.channels {
             write!(f, "/{channels}")?;
         }
@@ -143,44 +139,13 @@ impl Attribute {
             "crypto" => Self::Crypto(Crypto::parse(line, needs_value(line, "crypto", value)?)?),
             "rtcp" => Self::Rtcp(parse_rtcp(line, needs_value(line, "rtcp", value)?)?),
             "rtcp-mux" => flag(line, "rtcp-mux", value, Self::RtcpMux)?,
-            "sendrecv" => flag(
-                line,
-                "sendrecv",
-                value,
-                Self::Direction(Direction::SendRecv),
-            )?,
-            "sendonly" => flag(
-                line,
-                "sendonly",
-                value,
-                Self::Direction(Direction::SendOnly),
-            )?,
-            "recvonly" => flag(
-                line,
-                "recvonly",
-                value,
-                Self::Direction(Direction::RecvOnly),
-            )?,
-            "inactive" => flag(
-                line,
-                "inactive",
-                value,
-                Self::Direction(Direction::Inactive),
-            )?,
-            "ptime" => Self::Ptime(parse_millis(
-                line,
-                "a=ptime",
-                needs_value(line, "ptime", value)?,
-            )?),
-            "maxptime" => Self::MaxPtime(parse_millis(
-                line,
-                "a=maxptime",
-                needs_value(line, "maxptime", value)?,
-            )?),
-            _ => Self::Other {
-                name: name.to_owned(),
-                value: value.map(str::to_owned),
-            },
+            "sendrecv" => flag(line, "sendrecv", value, Self::Direction(Direction::SendRecv))?,
+            "sendonly" => flag(line, "sendonly", value, Self::Direction(Direction::SendOnly))?,
+            "recvonly" => flag(line, "recvonly", value, Self::Direction(Direction::RecvOnly))?,
+            "inactive" => flag(line, "inactive", value, Self::Direction(Direction::Inactive))?,
+            "ptime" => Self::Ptime(parse_millis(line, "a=ptime", needs_value(line, "ptime", value)?)?),
+            "maxptime" => Self::MaxPtime(parse_millis(line, "a=maxptime", needs_value(line, "maxptime", value)?)?),
+            _ => Self::Other { name: name.to_owned(), value: value.map(str::to_owned) },
         };
         Ok(attribute)
     }
@@ -213,23 +178,14 @@ impl Attribute {
     }
 }
 
-fn needs_value<'a>(
-    line: usize,
-    name: &'static str,
-    value: Option<&'a str>,
-) -> Result<&'a str, SdpError> {
+fn needs_value<'a>(line: usize, name: &'static str, value: Option<&'a str>) -> Result<&'a str, SdpError> {
     match value.map(trim_separators) {
         Some(value) if !value.is_empty() => Ok(value),
         _ => Err(SdpError::MissingAttributeValue { line, name }),
     }
 }
 
-fn flag(
-    line: usize,
-    name: &'static str,
-    value: Option<&str>,
-    attribute: Attribute,
-) -> Result<Attribute, SdpError> {
+fn flag(line: usize, name: &'static str, value: Option<&str>, attribute: Attribute) -> Result<Attribute, SdpError> {
     match value {
         None => Ok(attribute),
         Some(_) => Err(SdpError::UnexpectedAttributeValue { line, name }),
@@ -239,24 +195,14 @@ fn flag(
 fn parse_rtpmap(line: usize, value: &str) -> Result<Rtpmap, SdpError> {
     let fields = split_fields(value);
     let [payload_type, encoding] = fields.as_slice() else {
-        return Err(SdpError::field_count(
-            line,
-            "a=rtpmap",
-            "2 fields",
-            fields.len(),
-        ));
+        return Err(SdpError::field_count(line, "a=rtpmap", "2 fields", fields.len()));
     };
     let payload_type = parse_payload_type(payload_type)
         .ok_or_else(|| SdpError::invalid(line, "a=rtpmap", "payload type", payload_type))?;
     let mut parts = encoding.split('/');
     let name = parts.next().unwrap_or_default();
     if name.is_empty() {
-        return Err(SdpError::invalid(
-            line,
-            "a=rtpmap",
-            "encoding name",
-            encoding,
-        ));
+        return Err(SdpError::invalid(line, "a=rtpmap", "encoding name", encoding));
     }
     let clock_rate = parts.next().unwrap_or_default();
     let clock_rate = parse_digits(clock_rate)
@@ -273,12 +219,7 @@ fn parse_rtpmap(line: usize, value: &str) -> Result<Rtpmap, SdpError> {
     if parts.next().is_some() {
         return Err(SdpError::invalid(line, "a=rtpmap", "encoding", encoding));
     }
-    Ok(Rtpmap {
-        payload_type,
-        encoding: name.to_owned(),
-        clock_rate,
-        channels,
-    })
+    Ok(Rtpmap { payload_type, encoding: name.to_owned(), clock_rate, channels })
 }
 
 /// RTP payload types are 7 bits.
@@ -291,10 +232,7 @@ fn parse_fmtp(line: usize, value: &str) -> Result<Fmtp, SdpError> {
     if format.is_empty() {
         return Err(SdpError::invalid(line, "a=fmtp", "format", value));
     }
-    Ok(Fmtp {
-        format: format.to_owned(),
-        params: trim_separators(params).to_owned(),
-    })
+    Ok(Fmtp { format: format.to_owned(), params: trim_separators(params).to_owned() })
 }
 
 fn parse_label(line: usize, value: &str) -> Result<String, SdpError> {
@@ -310,18 +248,11 @@ fn parse_rtcp(line: usize, value: &str) -> Result<Rtcp, SdpError> {
         [port] => (port, None),
         [port, address @ ..] if address.len() == 3 => (port, Some(address)),
         _ => {
-            return Err(SdpError::field_count(
-                line,
-                "a=rtcp",
-                "1 or 4 fields",
-                fields.len(),
-            ));
+            return Err(SdpError::field_count(line, "a=rtcp", "1 or 4 fields", fields.len()));
         }
     };
     let port = parse_digits(port).ok_or_else(|| SdpError::invalid(line, "a=rtcp", "port", port))?;
-    let connection = address
-        .map(|fields| Connection::parse(line, "a=rtcp", fields))
-        .transpose()?;
+    let connection = address.map(|fields| Connection::parse(line, "a=rtcp", fields)).transpose()?;
     Ok(Rtcp { port, connection })
 }
 
@@ -337,23 +268,14 @@ impl fmt::Display for Attribute {
             Self::Fmtp(fmtp) => write!(f, "fmtp:{} {}", fmtp.format, fmtp.params),
             Self::Label(label) => write!(f, "label:{label}"),
             Self::Crypto(crypto) => write!(f, "crypto:{crypto}"),
-            Self::Rtcp(Rtcp {
-                port,
-                connection: None,
-            }) => write!(f, "rtcp:{port}"),
-            Self::Rtcp(Rtcp {
-                port,
-                connection: Some(connection),
-            }) => write!(f, "rtcp:{port} {connection}"),
+            Self::Rtcp(Rtcp { port, connection: None }) => write!(f, "rtcp:{port}"),
+            Self::Rtcp(Rtcp { port, connection: Some(connection) }) => write!(f, "rtcp:{port} {connection}"),
             Self::RtcpMux => f.write_str("rtcp-mux"),
             Self::Direction(direction) => f.write_str(direction.as_str()),
             Self::Ptime(ms) => write!(f, "ptime:{ms}"),
             Self::MaxPtime(ms) => write!(f, "maxptime:{ms}"),
             Self::Other { name, value: None } => f.write_str(name),
-            Self::Other {
-                name,
-                value: Some(value),
-            } => write!(f, "{name}:{value}"),
+            Self::Other { name, value: Some(value) } => write!(f, "{name}:{value}"),
         }
     }
 }
@@ -369,21 +291,12 @@ mod tests {
 
     #[test]
     fn rtpmap_with_and_without_channels() {
-        let Attribute::Rtpmap(opus) = parse("rtpmap:111 opus/48000/2").unwrap() else {
-            panic!()
-        };
+        let Attribute::Rtpmap(opus) = parse("rtpmap:111 opus/48000/2").unwrap() else { panic!() };
         assert_eq!(
-            (
-                opus.payload_type,
-                opus.encoding.as_str(),
-                opus.clock_rate,
-                opus.channels
-            ),
+            (opus.payload_type, opus.encoding.as_str(), opus.clock_rate, opus.channels),
             (111, "opus", 48000, Some(2))
         );
-        let Attribute::Rtpmap(te) = parse("rtpmap:101 telephone-event/8000").unwrap() else {
-            panic!()
-        };
+        let Attribute::Rtpmap(te) = parse("rtpmap:101 telephone-event/8000").unwrap() else { panic!() };
         assert_eq!(te.channels, None);
         assert_eq!(te.to_string(), "101 telephone-event/8000");
     }
@@ -403,55 +316,32 @@ mod tests {
         assert!(parse("rtpmap:0 PCMU/8000/1/2").is_err());
         assert!(parse("rtpmap:0 PCMU/8000/0").is_err());
         assert!(parse("rtpmap:0").is_err());
-        assert_eq!(
-            parse("rtpmap").unwrap_err().to_string(),
-            "line 4: a=rtpmap needs a value"
-        );
+        assert_eq!(parse("rtpmap").unwrap_err().to_string(), "line 4: a=rtpmap needs a value");
     }
 
     #[test]
     fn fmtp_keeps_parameters() {
         let attribute = parse("fmtp:101 0-16").unwrap();
-        assert_eq!(
-            attribute,
-            Attribute::Fmtp(Fmtp {
-                format: "101".into(),
-                params: "0-16".into()
-            })
-        );
+        assert_eq!(attribute, Attribute::Fmtp(Fmtp { format: "101".into(), params: "0-16".into() }));
         assert_eq!(attribute.to_string(), "fmtp:101 0-16");
         assert_eq!(parse("fmtp:18").unwrap().to_string(), "fmtp:18");
     }
 
     #[test]
     fn label_and_flags() {
-        assert_eq!(
-            parse("label:16777227").unwrap(),
-            Attribute::Label("16777227".into())
-        );
+        assert_eq!(parse("label:16777227").unwrap(), Attribute::Label("16777227".into()));
         assert!(parse("label:a b").is_err());
         assert!(parse("label:").is_err());
-        assert_eq!(
-            parse("recvonly").unwrap(),
-            Attribute::Direction(Direction::RecvOnly)
-        );
+        assert_eq!(parse("recvonly").unwrap(), Attribute::Direction(Direction::RecvOnly));
         assert_eq!(parse("rtcp-mux").unwrap(), Attribute::RtcpMux);
-        assert_eq!(
-            parse("sendonly:yes").unwrap_err().to_string(),
-            "line 4: a=sendonly takes no value"
-        );
+        assert_eq!(parse("sendonly:yes").unwrap_err().to_string(), "line 4: a=sendonly takes no value");
     }
 
     #[test]
     fn rtcp_port_and_address() {
-        let Attribute::Rtcp(rtcp) = parse("rtcp:53020 IN IP4 126.16.64.4").unwrap() else {
-            panic!()
-        };
+        let Attribute::Rtcp(rtcp) = parse("rtcp:53020 IN IP4 126.16.64.4").unwrap() else { panic!() };
         assert_eq!(rtcp.port, 53020);
-        assert_eq!(
-            rtcp.connection.unwrap().address,
-            Address::Ip("126.16.64.4".parse().unwrap())
-        );
+        assert_eq!(rtcp.connection.unwrap().address, Address::Ip("126.16.64.4".parse().unwrap()));
         assert_eq!(parse("rtcp:53021").unwrap().to_string(), "rtcp:53021");
         assert!(parse("rtcp:70000").is_err());
         assert!(parse("rtcp:5 IN IP4").is_err());
@@ -460,10 +350,7 @@ mod tests {
     #[test]
     fn ptime_and_unknown_attributes() {
         assert_eq!(parse("ptime:20").unwrap(), Attribute::Ptime(20));
-        assert_eq!(
-            parse("ptime:20.0").unwrap_err().to_string(),
-            "line 4: a=ptime has invalid milliseconds `20.0`"
-        );
+        assert_eq!(parse("ptime:20.0").unwrap_err().to_string(), "line 4: a=ptime has invalid milliseconds `20.0`");
         let other = parse("X-nice:value: with colon").unwrap();
         assert_eq!(other.to_string(), "X-nice:value: with colon");
         assert_eq!(parse("x:").unwrap().to_string(), "x:");

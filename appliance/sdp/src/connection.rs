@@ -115,18 +115,9 @@ impl Connection {
     }
 
     /// Parses the three fields `<nettype> <addrtype> <address>`.
-    pub(crate) fn parse(
-        line: usize,
-        what: &'static str,
-        fields: &[&str],
-    ) -> Result<Self, SdpError> {
+    pub(crate) fn parse(line: usize, what: &'static str, fields: &[&str]) -> Result<Self, SdpError> {
         let [net_type, addr_type, address] = fields else {
-            return Err(SdpError::field_count(
-                line,
-                what,
-                "3 address fields",
-                fields.len(),
-            ));
+            return Err(SdpError::field_count(line, what, "3 address fields", fields.len()));
         };
         let addr_type = AddressType::from_token(addr_type);
         let mut connection = Self {
@@ -142,14 +133,9 @@ impl Connection {
                 let host = parts.next().unwrap_or_default();
                 connection.ttl = parts
                     .next()
-                    .map(|ttl| {
-                        parse_digits(ttl).ok_or_else(|| SdpError::invalid(line, what, "TTL", ttl))
-                    })
+                    .map(|ttl| parse_digits(ttl).ok_or_else(|| SdpError::invalid(line, what, "TTL", ttl)))
                     .transpose()?;
-                connection.count = parts
-                    .next()
-                    .map(|n| parse_count(line, what, n))
-                    .transpose()?;
+                connection.count = parts.next().map(|n| parse_count(line, what, n)).transpose()?;
                 if parts.next().is_some() {
                     return Err(SdpError::invalid(line, what, "address", address));
                 }
@@ -158,10 +144,7 @@ impl Connection {
             AddressType::Ip6 => {
                 let mut parts = address.split('/');
                 let host = parts.next().unwrap_or_default();
-                connection.count = parts
-                    .next()
-                    .map(|n| parse_count(line, what, n))
-                    .transpose()?;
+                connection.count = parts.next().map(|n| parse_count(line, what, n)).transpose()?;
                 if parts.next().is_some() {
                     return Err(SdpError::invalid(line, what, "address", address));
                 }
@@ -175,19 +158,12 @@ impl Connection {
 }
 
 fn parse_count(line: usize, what: &'static str, text: &str) -> Result<u32, SdpError> {
-    parse_digits(text)
-        .filter(|count| *count > 0)
-        .ok_or_else(|| SdpError::invalid(line, what, "address count", text))
+    parse_digits(text).filter(|count| *count > 0).ok_or_else(|| SdpError::invalid(line, what, "address count", text))
 }
 
 /// Parses a host of the given family, refusing a literal of the other family
 /// so that a mislabelled address is caught at parse time, not at send time.
-fn parse_address(
-    line: usize,
-    what: &'static str,
-    addr_type: &AddressType,
-    host: &str,
-) -> Result<Address, SdpError> {
+fn parse_address(line: usize, what: &'static str, addr_type: &AddressType, host: &str) -> Result<Address, SdpError> {
     if host.is_empty() {
         return Err(SdpError::invalid(line, what, "address", host));
     }
@@ -196,12 +172,8 @@ fn parse_address(
     match (addr_type, v4, v6) {
         (AddressType::Ip4, Some(ip), _) => Ok(Address::Ip(IpAddr::V4(ip))),
         (AddressType::Ip6, _, Some(ip)) => Ok(Address::Ip(IpAddr::V6(ip))),
-        (AddressType::Ip4, None, Some(_)) => {
-            Err(SdpError::invalid(line, what, "IP4 address", host))
-        }
-        (AddressType::Ip6, Some(_), None) => {
-            Err(SdpError::invalid(line, what, "IP6 address", host))
-        }
+        (AddressType::Ip4, None, Some(_)) => Err(SdpError::invalid(line, what, "IP4 address", host)),
+        (AddressType::Ip6, Some(_), None) => Err(SdpError::invalid(line, what, "IP6 address", host)),
         _ => Ok(Address::Name(host.to_owned())),
     }
 }

@@ -261,10 +261,7 @@ impl SrtpSessionParam {
                             .ok_or_else(|| SdpError::invalid(line, "a=crypto", "KDR", rate))?,
                     )
                 } else if let Some(size) = token.strip_prefix("WSH=") {
-                    Self::Wsh(
-                        parse_digits(size)
-                            .ok_or_else(|| SdpError::invalid(line, "a=crypto", "WSH", size))?,
-                    )
+                    Self::Wsh(parse_digits(size).ok_or_else(|| SdpError::invalid(line, "a=crypto", "WSH", size))?)
                 } else {
                     Self::Other(token.to_owned())
                 }
@@ -306,21 +303,14 @@ impl Crypto {
     pub(crate) fn parse(line: usize, value: &str) -> Result<Self, SdpError> {
         let fields = split_fields(value);
         let [tag, suite, key_params, session_params @ ..] = fields.as_slice() else {
-            return Err(SdpError::field_count(
-                line,
-                "a=crypto",
-                "at least 3 fields",
-                fields.len(),
-            ));
+            return Err(SdpError::field_count(line, "a=crypto", "at least 3 fields", fields.len()));
         };
         let tag = parse_digits(tag)
             .filter(|tag| *tag <= MAX_TAG)
             .ok_or_else(|| SdpError::invalid(line, "a=crypto", "tag", tag))?;
         let suite = CryptoSuite::from_token(suite);
-        let key_params = key_params
-            .split(';')
-            .map(|param| parse_key_param(line, param))
-            .collect::<Result<Vec<_>, _>>()?;
+        let key_params =
+            key_params.split(';').map(|param| parse_key_param(line, param)).collect::<Result<Vec<_>, _>>()?;
         if suite.is_known() {
             for param in &key_params {
                 match param {
@@ -332,72 +322,44 @@ impl Crypto {
                         });
                     }
                     KeyParam::Other { .. } => {
-                        return Err(SdpError::InvalidKey {
-                            line,
-                            reason: "SRTP defines only the inline key method",
-                        });
+                        return Err(SdpError::InvalidKey { line, reason: "SRTP defines only the inline key method" });
                     }
                 }
             }
         }
-        let session_params = session_params
-            .iter()
-            .map(|token| SrtpSessionParam::parse(line, token))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
-            tag,
-            suite,
-            key_params,
-            session_params,
-        })
+        let session_params =
+            session_params.iter().map(|token| SrtpSessionParam::parse(line, token)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { tag, suite, key_params, session_params })
     }
 }
 
 fn parse_key_param(line: usize, text: &str) -> Result<KeyParam, SdpError> {
     let Some((method, info)) = text.split_once(':') else {
-        return Err(SdpError::InvalidKey {
-            line,
-            reason: "key-param is not `<method>:<info>`",
-        });
+        return Err(SdpError::InvalidKey { line, reason: "key-param is not `<method>:<info>`" });
     };
     if method != "inline" {
         if method.is_empty() {
             return Err(SdpError::invalid(line, "a=crypto", "key method", method));
         }
-        return Ok(KeyParam::Other {
-            method: method.to_owned(),
-            info: info.to_owned(),
-        });
+        return Ok(KeyParam::Other { method: method.to_owned(), info: info.to_owned() });
     }
     let mut parts = info.split('|');
     let encoded = parts.next().unwrap_or_default();
     let key_salt = LENIENT_BASE64
         .decode(encoded)
-        .map_err(|_| SdpError::InvalidKey {
-            line,
-            reason: "inline key is not base64",
-        })?;
+        .map_err(|_| SdpError::InvalidKey { line, reason: "inline key is not base64" })?;
     let key_salt = SecretBytes::new(key_salt);
     if key_salt.is_empty() {
-        return Err(SdpError::InvalidKey {
-            line,
-            reason: "inline key is empty",
-        });
+        return Err(SdpError::InvalidKey { line, reason: "inline key is empty" });
     }
     let mut lifetime = None;
     let mut mki = None;
     for part in parts {
         if mki.is_some() {
-            return Err(SdpError::invalid(
-                line,
-                "a=crypto",
-                "key-info after MKI",
-                part,
-            ));
+            return Err(SdpError::invalid(line, "a=crypto", "key-info after MKI", part));
         }
         if let Some((value, length)) = part.split_once(':') {
-            let value = parse_digits(value)
-                .ok_or_else(|| SdpError::invalid(line, "a=crypto", "MKI value", value))?;
+            let value = parse_digits(value).ok_or_else(|| SdpError::invalid(line, "a=crypto", "MKI value", value))?;
             let length = parse_digits(length)
                 .filter(|length| (1..=128).contains(length))
                 .ok_or_else(|| SdpError::invalid(line, "a=crypto", "MKI length", length))?;
@@ -408,23 +370,16 @@ fn parse_key_param(line: usize, text: &str) -> Result<KeyParam, SdpError> {
             return Err(SdpError::invalid(line, "a=crypto", "second lifetime", part));
         }
     }
-    Ok(KeyParam::Inline(InlineKey {
-        key_salt,
-        lifetime,
-        mki,
-    }))
+    Ok(KeyParam::Inline(InlineKey { key_salt, lifetime, mki }))
 }
 
 fn parse_lifetime(line: usize, text: &str) -> Result<KeyLifetime, SdpError> {
     let invalid = || SdpError::invalid(line, "a=crypto", "key lifetime", text);
     match text.strip_prefix("2^") {
-        Some(exponent) => parse_digits(exponent)
-            .filter(|exponent| *exponent <= 64)
-            .map(KeyLifetime::PowerOfTwo)
-            .ok_or_else(invalid),
-        None => parse_digits(text)
-            .map(KeyLifetime::Packets)
-            .ok_or_else(invalid),
+        Some(exponent) => {
+            parse_digits(exponent).filter(|exponent| *exponent <= 64).map(KeyLifetime::PowerOfTwo).ok_or_else(invalid)
+        }
+        None => parse_digits(text).map(KeyLifetime::Packets).ok_or_else(invalid),
     }
 }
 
@@ -452,55 +407,25 @@ mod tests {
 
     #[test]
     fn parses_full_line() {
-        let value =
-            format!("1 AES_CM_128_HMAC_SHA1_80 inline:{KEY}|2^20|1:4 KDR=1 UNENCRYPTED_SRTCP");
+        let value = format!("1 AES_CM_128_HMAC_SHA1_80 inline:{KEY}|2^20|1:4 KDR=1 UNENCRYPTED_SRTCP");
         let crypto = Crypto::parse(3, &value).unwrap();
         assert_eq!(crypto.tag, 1);
         assert_eq!(crypto.suite, CryptoSuite::AesCm128HmacSha1Tag80);
-        let KeyParam::Inline(key) = &crypto.key_params[0] else {
-            panic!("not inline")
-        };
+        let KeyParam::Inline(key) = &crypto.key_params[0] else { panic!("not inline") };
         assert_eq!(key.key_salt.len(), 30);
         assert_eq!(key.lifetime, Some(KeyLifetime::PowerOfTwo(20)));
-        assert_eq!(
-            key.mki,
-            Some(Mki {
-                value: 1,
-                length: 4
-            })
-        );
-        assert_eq!(
-            crypto.session_params,
-            vec![SrtpSessionParam::Kdr(1), SrtpSessionParam::UnencryptedSrtcp]
-        );
+        assert_eq!(key.mki, Some(Mki { value: 1, length: 4 }));
+        assert_eq!(crypto.session_params, vec![SrtpSessionParam::Kdr(1), SrtpSessionParam::UnencryptedSrtcp]);
         assert_eq!(crypto.to_string(), value);
     }
 
     #[test]
     fn mki_without_lifetime_and_plain_lifetime() {
-        let crypto =
-            Crypto::parse(1, &format!("2 AES_CM_128_HMAC_SHA1_32 inline:{KEY}|7:1")).unwrap();
-        let KeyParam::Inline(key) = &crypto.key_params[0] else {
-            panic!("not inline")
-        };
-        assert_eq!(
-            (key.lifetime, key.mki),
-            (
-                None,
-                Some(Mki {
-                    value: 7,
-                    length: 1
-                })
-            )
-        );
-        let crypto = Crypto::parse(
-            1,
-            &format!("2 AES_CM_128_HMAC_SHA1_32 inline:{KEY}|1048576"),
-        )
-        .unwrap();
-        let KeyParam::Inline(key) = &crypto.key_params[0] else {
-            panic!("not inline")
-        };
+        let crypto = Crypto::parse(1, &format!("2 AES_CM_128_HMAC_SHA1_32 inline:{KEY}|7:1")).unwrap();
+        let KeyParam::Inline(key) = &crypto.key_params[0] else { panic!("not inline") };
+        assert_eq!((key.lifetime, key.mki), (None, Some(Mki { value: 7, length: 1 })));
+        let crypto = Crypto::parse(1, &format!("2 AES_CM_128_HMAC_SHA1_32 inline:{KEY}|1048576")).unwrap();
+        let KeyParam::Inline(key) = &crypto.key_params[0] else { panic!("not inline") };
         assert_eq!(key.lifetime, Some(KeyLifetime::Packets(1_048_576)));
     }
 
@@ -508,10 +433,7 @@ mod tests {
     fn unknown_suite_keeps_any_key_length() {
         let value = "1 AES_256_CM_HMAC_SHA1_80 inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLQ==";
         let crypto = Crypto::parse(1, value).unwrap();
-        assert_eq!(
-            crypto.suite,
-            CryptoSuite::Unknown("AES_256_CM_HMAC_SHA1_80".into())
-        );
+        assert_eq!(crypto.suite, CryptoSuite::Unknown("AES_256_CM_HMAC_SHA1_80".into()));
         assert_eq!(crypto.to_string(), value);
     }
 
@@ -519,10 +441,7 @@ mod tests {
     fn wrong_key_length_is_refused_without_quoting_it() {
         let error = Crypto::parse(9, "1 AES_CM_128_HMAC_SHA1_80 inline:AAAA").unwrap_err();
         let text = error.to_string();
-        assert!(
-            text.starts_with("line 9: a=crypto has an invalid key"),
-            "{text}"
-        );
+        assert!(text.starts_with("line 9: a=crypto has an invalid key"), "{text}");
         assert!(!text.contains("AAAA"));
     }
 

@@ -134,32 +134,12 @@ impl SdpError {
         }
     }
 
-    pub(crate) fn invalid(
-        line: usize,
-        what: &'static str,
-        field: &'static str,
-        value: &str,
-    ) -> Self {
-        Self::InvalidField {
-            line,
-            what,
-            field,
-            value: excerpt(value),
-        }
+    pub(crate) fn invalid(line: usize, what: &'static str, field: &'static str, value: &str) -> Self {
+        Self::InvalidField { line, what, field, value: excerpt(value) }
     }
 
-    pub(crate) fn field_count(
-        line: usize,
-        what: &'static str,
-        expected: &'static str,
-        found: usize,
-    ) -> Self {
-        Self::FieldCount {
-            line,
-            what,
-            expected,
-            found,
-        }
+    pub(crate) fn field_count(line: usize, what: &'static str, expected: &'static str, found: usize) -> Self {
+        Self::FieldCount { line, what, expected, found }
     }
 }
 

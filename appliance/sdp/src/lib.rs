@@ -93,13 +93,10 @@ pub use answer::{answer_offer, answer_reoffer};
 pub use attributes::{Attribute, Direction, Fmtp, Rtcp, Rtpmap};
 pub use connection::{Address, AddressType, Connection};
 pub use crypto::{
-    Crypto, CryptoSuite, InlineKey, KeyLifetime, KeyParam, Mki, SecretBytes, SrtpKeyMaterial,
-    SrtpSessionParam,
+    Crypto, CryptoSuite, InlineKey, KeyLifetime, KeyParam, Mki, SecretBytes, SrtpKeyMaterial, SrtpSessionParam,
 };
 pub use error::SdpError;
 pub use media::{Codec, MediaDescription, MediaType, Protocol, static_codec};
-pub use negotiated::{
-    Answer, Endpoint, NegotiatedStream, RejectReason, RejectedStream, SrtpKey, SrtpParameters,
-};
+pub use negotiated::{Answer, Endpoint, NegotiatedStream, RejectReason, RejectedStream, SrtpKey, SrtpParameters};
 pub use policy::{AcceptedCodec, AnswerPolicy, MediaAllocator};
 pub use session::{Bandwidth, Origin, SessionDescription, Timing, UnknownLine};

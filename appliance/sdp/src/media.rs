@@ -176,12 +176,7 @@ pub fn static_codec(payload_type: u8) -> Option<Codec> {
         18 => ("G729", 8000),
         _ => return None,
     };
-    Some(Codec {
-        payload_type,
-        name: name.to_owned(),
-        clock_rate,
-        channels: None,
-    })
+    Some(Codec { payload_type, name: name.to_owned(), clock_rate, channels: None })
 }
 
 /// One media section: the `m=` line and the lines below it.
@@ -233,42 +228,27 @@ impl MediaDescription {
     pub(crate) fn parse_media_line(line: usize, value: &str) -> Result<Self, SdpError> {
         let fields = split_fields(value);
         let [media_type, port, protocol, formats @ ..] = fields.as_slice() else {
-            return Err(SdpError::field_count(
-                line,
-                "m= line",
-                "at least 4 fields",
-                fields.len(),
-            ));
+            return Err(SdpError::field_count(line, "m= line", "at least 4 fields", fields.len()));
         };
         if formats.is_empty() {
-            return Err(SdpError::field_count(
-                line,
-                "m= line",
-                "at least 4 fields",
-                fields.len(),
-            ));
+            return Err(SdpError::field_count(line, "m= line", "at least 4 fields", fields.len()));
         }
         let protocol = Protocol::from_token(protocol);
         let (port_text, count_text) = match port.split_once('/') {
             Some((port, count)) => (port, Some(count)),
             None => (*port, None),
         };
-        let port_number: u16 = parse_digits(port_text)
-            .ok_or_else(|| SdpError::invalid(line, "m= line", "port", port_text))?;
+        let port_number: u16 =
+            parse_digits(port_text).ok_or_else(|| SdpError::invalid(line, "m= line", "port", port_text))?;
         let port_count = count_text
             .map(|count| {
                 parse_digits::<u16>(count)
-                    .filter(|count| {
-                        *count > 0
-                            && last_port(port_number, *count, &protocol) <= u32::from(u16::MAX)
-                    })
+                    .filter(|count| *count > 0 && last_port(port_number, *count, &protocol) <= u32::from(u16::MAX))
                     .ok_or_else(|| SdpError::invalid(line, "m= line", "port count", count))
             })
             .transpose()?;
         if protocol.is_rtp()
-            && let Some(bad) = formats
-                .iter()
-                .find(|format| parse_payload_type(format).is_none())
+            && let Some(bad) = formats.iter().find(|format| parse_payload_type(format).is_none())
         {
             return Err(SdpError::invalid(line, "m= line", "payload type", bad));
         }
@@ -284,73 +264,57 @@ impl MediaDescription {
 
     /// Payload types in offer order (empty for non-RTP protocols).
     pub fn payload_types(&self) -> impl Iterator<Item = u8> + '_ {
-        self.formats
-            .iter()
-            .filter_map(|format| parse_payload_type(format))
+        self.formats.iter().filter_map(|format| parse_payload_type(format))
     }
 
     /// The `a=rtpmap` for a payload type.
     pub fn rtpmap(&self, payload_type: u8) -> Option<&Rtpmap> {
-        self.attributes
-            .iter()
-            .find_map(|attribute| match attribute {
-                Attribute::Rtpmap(rtpmap) if rtpmap.payload_type == payload_type => Some(rtpmap),
-                _ => None,
-            })
+        self.attributes.iter().find_map(|attribute| match attribute {
+            Attribute::Rtpmap(rtpmap) if rtpmap.payload_type == payload_type => Some(rtpmap),
+            _ => None,
+        })
     }
 
     /// The codec behind a payload type: its `a=rtpmap`, else the static table.
     pub fn codec(&self, payload_type: u8) -> Option<Codec> {
-        self.rtpmap(payload_type)
-            .map(Codec::from)
-            .or_else(|| static_codec(payload_type))
+        self.rtpmap(payload_type).map(Codec::from).or_else(|| static_codec(payload_type))
     }
 
     /// Resolvable codecs in the order of the `m=` line.
     pub fn codecs(&self) -> Vec<Codec> {
-        self.payload_types()
-            .filter_map(|pt| self.codec(pt))
-            .collect()
+        self.payload_types().filter_map(|pt| self.codec(pt)).collect()
     }
 
     /// The `a=fmtp` for a format.
     pub fn fmtp(&self, format: &str) -> Option<&Fmtp> {
-        self.attributes
-            .iter()
-            .find_map(|attribute| match attribute {
-                Attribute::Fmtp(fmtp) if fmtp.format == format => Some(fmtp),
-                _ => None,
-            })
+        self.attributes.iter().find_map(|attribute| match attribute {
+            Attribute::Fmtp(fmtp) if fmtp.format == format => Some(fmtp),
+            _ => None,
+        })
     }
 
     /// `a=label` (RFC 4574).
     pub fn label(&self) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find_map(|attribute| match attribute {
-                Attribute::Label(label) => Some(label.as_str()),
-                _ => None,
-            })
+        self.attributes.iter().find_map(|attribute| match attribute {
+            Attribute::Label(label) => Some(label.as_str()),
+            _ => None,
+        })
     }
 
     /// `a=crypto` lines in preference order.
     pub fn crypto(&self) -> impl Iterator<Item = &Crypto> + '_ {
-        self.attributes
-            .iter()
-            .filter_map(|attribute| match attribute {
-                Attribute::Crypto(crypto) => Some(crypto),
-                _ => None,
-            })
+        self.attributes.iter().filter_map(|attribute| match attribute {
+            Attribute::Crypto(crypto) => Some(crypto),
+            _ => None,
+        })
     }
 
     /// `a=rtcp`.
     pub fn rtcp(&self) -> Option<&Rtcp> {
-        self.attributes
-            .iter()
-            .find_map(|attribute| match attribute {
-                Attribute::Rtcp(rtcp) => Some(rtcp),
-                _ => None,
-            })
+        self.attributes.iter().find_map(|attribute| match attribute {
+            Attribute::Rtcp(rtcp) => Some(rtcp),
+            _ => None,
+        })
     }
 
     /// Whether `a=rtcp-mux` is present.
@@ -362,32 +326,26 @@ impl MediaDescription {
     /// [`SessionDescription::media_direction`](crate::SessionDescription::media_direction)
     /// for the effective one).
     pub fn direction(&self) -> Option<Direction> {
-        self.attributes
-            .iter()
-            .find_map(|attribute| match attribute {
-                Attribute::Direction(direction) => Some(*direction),
-                _ => None,
-            })
+        self.attributes.iter().find_map(|attribute| match attribute {
+            Attribute::Direction(direction) => Some(*direction),
+            _ => None,
+        })
     }
 
     /// `a=ptime`.
     pub fn ptime(&self) -> Option<u32> {
-        self.attributes
-            .iter()
-            .find_map(|attribute| match attribute {
-                Attribute::Ptime(ms) => Some(*ms),
-                _ => None,
-            })
+        self.attributes.iter().find_map(|attribute| match attribute {
+            Attribute::Ptime(ms) => Some(*ms),
+            _ => None,
+        })
     }
 
     /// `a=maxptime`.
     pub fn maxptime(&self) -> Option<u32> {
-        self.attributes
-            .iter()
-            .find_map(|attribute| match attribute {
-                Attribute::MaxPtime(ms) => Some(*ms),
-                _ => None,
-            })
+        self.attributes.iter().find_map(|attribute| match attribute {
+            Attribute::MaxPtime(ms) => Some(*ms),
+            _ => None,
+        })
     }
 }
 
@@ -415,22 +373,9 @@ mod tests {
     fn port_counts() {
         let media = MediaDescription::parse_media_line(1, "video 49170/2 RTP/AVP 31").unwrap();
         assert_eq!(media.port_count, Some(2));
-        for absurd in [
-            "65534/2",
-            "49170/0",
-            "49170/4294967296",
-            "1/65535",
-            "49170/x",
-            "49170/",
-        ] {
-            let error = MediaDescription::parse_media_line(5, &format!("audio {absurd} RTP/AVP 0"))
-                .unwrap_err();
-            assert!(
-                error
-                    .to_string()
-                    .starts_with("line 5: m= line has invalid port"),
-                "{error}"
-            );
+        for absurd in ["65534/2", "49170/0", "49170/4294967296", "1/65535", "49170/x", "49170/"] {
+            let error = MediaDescription::parse_media_line(5, &format!("audio {absurd} RTP/AVP 0")).unwrap_err();
+            assert!(error.to_string().starts_with("line 5: m= line has invalid port"), "{error}");
         }
         assert!(MediaDescription::parse_media_line(1, "application 65534/2 udp wb").is_ok());
     }
@@ -438,9 +383,7 @@ mod tests {
     #[test]
     fn bad_media_lines() {
         assert_eq!(
-            MediaDescription::parse_media_line(7, "audio abc RTP/AVP 0")
-                .unwrap_err()
-                .to_string(),
+            MediaDescription::parse_media_line(7, "audio abc RTP/AVP 0").unwrap_err().to_string(),
             "line 7: m= line has invalid port `abc`"
         );
         assert!(MediaDescription::parse_media_line(1, "audio 65536 RTP/AVP 0").is_err());

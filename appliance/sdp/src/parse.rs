@@ -24,9 +24,7 @@ pub(crate) fn trim_separators(text: &str) -> &str {
 }
 
 pub(crate) fn split_fields(text: &str) -> Vec<&str> {
-    text.split(is_separator)
-        .filter(|field| !field.is_empty())
-        .collect()
+    text.split(is_separator).filter(|field| !field.is_empty()).collect()
 }
 
 /// Parses an unsigned decimal made of digits only (`str::parse` would also
@@ -46,15 +44,10 @@ struct Line<'a> {
 
 fn split_line(number: usize, raw: &str) -> Result<Line<'_>, SdpError> {
     match raw.as_bytes() {
-        [kind, b'=', ..] if kind.is_ascii_lowercase() => Ok(Line {
-            number,
-            kind: char::from(*kind),
-            value: raw.get(2..).unwrap_or_default(),
-        }),
-        _ => Err(SdpError::MalformedLine {
-            line: number,
-            found: excerpt(raw),
-        }),
+        [kind, b'=', ..] if kind.is_ascii_lowercase() => {
+            Ok(Line { number, kind: char::from(*kind), value: raw.get(2..).unwrap_or_default() })
+        }
+        _ => Err(SdpError::MalformedLine { line: number, found: excerpt(raw) }),
     }
 }
 
@@ -86,22 +79,14 @@ impl Section {
             'a' => {
                 let attribute = Attribute::parse(line.number, line.value)?;
                 if let Some(name) = attribute.unique_name()
-                    && !self
-                        .unique_attributes
-                        .insert((name, attribute.repeat_key()))
+                    && !self.unique_attributes.insert((name, attribute.repeat_key()))
                 {
-                    return Err(SdpError::DuplicateAttribute {
-                        line: line.number,
-                        name,
-                    });
+                    return Err(SdpError::DuplicateAttribute { line: line.number, name });
                 }
                 self.attributes.push(attribute);
             }
             'v' | 'o' | 's' | 'u' | 'e' | 'p' | 't' | 'r' | 'z' | 'm' => return Ok(false),
-            kind => self.unknown_lines.push(UnknownLine {
-                kind,
-                value: line.value.to_owned(),
-            }),
+            kind => self.unknown_lines.push(UnknownLine { kind, value: line.value.to_owned() }),
         }
         Ok(true)
     }
@@ -119,10 +104,7 @@ impl Section {
 
 fn set_once<T>(slot: &mut Option<T>, line: &Line<'_>, value: T) -> Result<(), SdpError> {
     if slot.is_some() {
-        return Err(SdpError::DuplicateLine {
-            line: line.number,
-            kind: line.kind,
-        });
+        return Err(SdpError::DuplicateLine { line: line.number, kind: line.kind });
     }
     *slot = Some(value);
     Ok(())
@@ -144,10 +126,7 @@ impl SessionLines {
     fn take(&mut self, line: &Line<'_>) -> Result<(), SdpError> {
         match line.kind {
             'v' => {
-                return Err(SdpError::DuplicateLine {
-                    line: line.number,
-                    kind: 'v',
-                });
+                return Err(SdpError::DuplicateLine { line: line.number, kind: 'v' });
             }
             'o' => set_once(&mut self.origin, line, parse_origin(line)?)?,
             's' => set_once(&mut self.session_name, line, line.value.to_owned())?,
@@ -158,11 +137,7 @@ impl SessionLines {
             'r' => match self.timings.last_mut() {
                 Some(timing) => timing.repeats.push(line.value.to_owned()),
                 None => {
-                    return Err(SdpError::MisplacedLine {
-                        line: line.number,
-                        kind: 'r',
-                        place: "before any t= line",
-                    });
+                    return Err(SdpError::MisplacedLine { line: line.number, kind: 'r', place: "before any t= line" });
                 }
             },
             // Section::take leaves only session-level kinds; z= is the last one.
@@ -174,21 +149,8 @@ impl SessionLines {
 
 fn parse_origin(line: &Line<'_>) -> Result<Origin, SdpError> {
     let fields = split_fields(line.value);
-    let [
-        username,
-        session_id,
-        session_version,
-        net_type,
-        addr_type,
-        address,
-    ] = fields.as_slice()
-    else {
-        return Err(SdpError::field_count(
-            line.number,
-            "o= line",
-            "6 fields",
-            fields.len(),
-        ));
+    let [username, session_id, session_version, net_type, addr_type, address] = fields.as_slice() else {
+        return Err(SdpError::field_count(line.number, "o= line", "6 fields", fields.len()));
     };
     let number = |field: &'static str, text: &str| {
         parse_digits(text).ok_or_else(|| SdpError::invalid(line.number, "o= line", field, text))
@@ -206,46 +168,26 @@ fn parse_origin(line: &Line<'_>) -> Result<Origin, SdpError> {
 fn parse_bandwidth(line: &Line<'_>) -> Result<Bandwidth, SdpError> {
     let value = trim_separators(line.value);
     let Some((modifier, amount)) = value.split_once(':') else {
-        return Err(SdpError::invalid(
-            line.number,
-            "b= line",
-            "bandwidth",
-            value,
-        ));
+        return Err(SdpError::invalid(line.number, "b= line", "bandwidth", value));
     };
     if modifier.is_empty() || modifier.contains(is_separator) {
-        return Err(SdpError::invalid(
-            line.number,
-            "b= line",
-            "modifier",
-            modifier,
-        ));
+        return Err(SdpError::invalid(line.number, "b= line", "modifier", modifier));
     }
     Ok(Bandwidth {
         modifier: modifier.to_owned(),
-        value: parse_digits(amount)
-            .ok_or_else(|| SdpError::invalid(line.number, "b= line", "value", amount))?,
+        value: parse_digits(amount).ok_or_else(|| SdpError::invalid(line.number, "b= line", "value", amount))?,
     })
 }
 
 fn parse_timing(line: &Line<'_>) -> Result<Timing, SdpError> {
     let fields = split_fields(line.value);
     let [start, stop] = fields.as_slice() else {
-        return Err(SdpError::field_count(
-            line.number,
-            "t= line",
-            "2 fields",
-            fields.len(),
-        ));
+        return Err(SdpError::field_count(line.number, "t= line", "2 fields", fields.len()));
     };
     let time = |field: &'static str, text: &str| {
         parse_digits(text).ok_or_else(|| SdpError::invalid(line.number, "t= line", field, text))
     };
-    Ok(Timing {
-        start: time("start time", start)?,
-        stop: time("stop time", stop)?,
-        repeats: Vec::new(),
-    })
+    Ok(Timing { start: time("start time", start)?, stop: time("stop time", stop)?, repeats: Vec::new() })
 }
 
 /// Parses a whole description.
@@ -263,12 +205,7 @@ pub(crate) fn parse_text(text: &str) -> Result<SessionDescription, SdpError> {
         return Err(SdpError::MissingVersion { line: number });
     }
     if trim_separators(version.value) != "0" {
-        return Err(SdpError::invalid(
-            number,
-            "v= line",
-            "version",
-            version.value,
-        ));
+        return Err(SdpError::invalid(number, "v= line", "version", version.value));
     }
 
     let mut session_lines = SessionLines::default();
@@ -285,10 +222,7 @@ pub(crate) fn parse_text(text: &str) -> Result<SessionDescription, SdpError> {
             } else {
                 session_end = number;
             }
-            current = Some((
-                MediaDescription::parse_media_line(number, line.value)?,
-                Section::default(),
-            ));
+            current = Some((MediaDescription::parse_media_line(number, line.value)?, Section::default()));
             continue;
         }
         match current.as_mut() {
@@ -313,14 +247,8 @@ pub(crate) fn parse_text(text: &str) -> Result<SessionDescription, SdpError> {
         media.push(section.into_media(finished));
     }
 
-    let origin = session_lines.origin.ok_or(SdpError::MissingLine {
-        line: session_end,
-        kind: 'o',
-    })?;
-    let session_name = session_lines.session_name.ok_or(SdpError::MissingLine {
-        line: session_end,
-        kind: 's',
-    })?;
+    let origin = session_lines.origin.ok_or(SdpError::MissingLine { line: session_end, kind: 'o' })?;
+    let session_name = session_lines.session_name.ok_or(SdpError::MissingLine { line: session_end, kind: 's' })?;
     Ok(SessionDescription {
         origin,
         session_name,

@@ -19,10 +19,7 @@ pub struct AcceptedCodec {
 impl AcceptedCodec {
     /// A codec by name and RTP clock rate.
     pub fn new(name: impl Into<String>, clock_rate: u32) -> Self {
-        Self {
-            name: name.into(),
-            clock_rate,
-        }
+        Self { name: name.into(), clock_rate }
     }
 
     /// G.711 µ-law.
@@ -87,17 +84,9 @@ impl AnswerPolicy {
             session_version: 1,
             origin_address: address,
             connection_address: address,
-            codecs: vec![
-                AcceptedCodec::pcmu(),
-                AcceptedCodec::pcma(),
-                AcceptedCodec::g722(),
-                AcceptedCodec::opus(),
-            ],
+            codecs: vec![AcceptedCodec::pcmu(), AcceptedCodec::pcma(), AcceptedCodec::g722(), AcceptedCodec::opus()],
             telephone_event: true,
-            srtp_suites: vec![
-                CryptoSuite::AesCm128HmacSha1Tag80,
-                CryptoSuite::AesCm128HmacSha1Tag32,
-            ],
+            srtp_suites: vec![CryptoSuite::AesCm128HmacSha1Tag80, CryptoSuite::AesCm128HmacSha1Tag32],
             rtcp_mux: true,
         }
     }
@@ -122,12 +111,7 @@ mod tests {
     use super::*;
 
     fn codec(name: &str, clock_rate: u32) -> Codec {
-        Codec {
-            payload_type: 96,
-            name: name.into(),
-            clock_rate,
-            channels: None,
-        }
+        Codec { payload_type: 96, name: name.into(), clock_rate, channels: None }
     }
 
     #[test]

@@ -16,12 +16,7 @@ impl fmt::Display for Origin {
         write!(
             f,
             "{} {} {} {} {} {}",
-            self.username,
-            self.session_id,
-            self.session_version,
-            self.net_type,
-            self.addr_type,
-            self.address
+            self.username, self.session_id, self.session_version, self.net_type, self.addr_type, self.address
         )
     }
 }

@@ -47,11 +47,7 @@ pub struct Timing {
 impl Timing {
     /// `t=0 0`, what SIP sessions use.
     pub fn unbounded() -> Self {
-        Self {
-            start: 0,
-            stop: 0,
-            repeats: Vec::new(),
-        }
+        Self { start: 0, stop: 0, repeats: Vec::new() }
     }
 }
 
@@ -112,30 +108,23 @@ impl SessionDescription {
     pub fn parse_bytes(bytes: &[u8]) -> Result<Self, SdpError> {
         let text = std::str::from_utf8(bytes).map_err(|error| {
             let valid = bytes.get(..error.valid_up_to()).unwrap_or_default();
-            SdpError::InvalidUtf8 {
-                line: valid.iter().filter(|byte| **byte == b'\n').count() + 1,
-            }
+            SdpError::InvalidUtf8 { line: valid.iter().filter(|byte| **byte == b'\n').count() + 1 }
         })?;
         Self::parse(text)
     }
 
     /// The session-level direction attribute, if any.
     pub fn direction(&self) -> Option<Direction> {
-        self.attributes
-            .iter()
-            .find_map(|attribute| match attribute {
-                Attribute::Direction(direction) => Some(*direction),
-                _ => None,
-            })
+        self.attributes.iter().find_map(|attribute| match attribute {
+            Attribute::Direction(direction) => Some(*direction),
+            _ => None,
+        })
     }
 
     /// Effective direction of a stream: media level, else session level,
     /// else `sendrecv`.
     pub fn media_direction(&self, media: &MediaDescription) -> Direction {
-        media
-            .direction()
-            .or_else(|| self.direction())
-            .unwrap_or_default()
+        media.direction().or_else(|| self.direction()).unwrap_or_default()
     }
 
     /// Effective connection of a stream: media-level `c=`, else session-level.
@@ -184,8 +173,7 @@ mod tests {
             vec!["0".into()],
         );
         assert_eq!(sdp.media_direction(&media), Direction::SendRecv);
-        sdp.attributes
-            .push(Attribute::Direction(Direction::Inactive));
+        sdp.attributes.push(Attribute::Direction(Direction::Inactive));
         assert_eq!(sdp.media_direction(&media), Direction::Inactive);
         assert!(sdp.media_connection(&media).is_none());
     }

@@ -152,7 +152,10 @@ impl Connections {
 
 impl Transports {
     /// Opens every listener and starts delivering messages to `inbound`.
-    pub async fn start(listeners: &[SipListener], inbound: mpsc::Sender<Inbound>) -> Result<Transports, TransportError> {
+    pub async fn start(
+        listeners: &[SipListener],
+        inbound: mpsc::Sender<Inbound>,
+    ) -> Result<Transports, TransportError> {
         let mut transports = Transports {
             udp: HashMap::new(),
             connections: Arc::new(Connections::default()),
@@ -161,7 +164,8 @@ impl Transports {
             tasks: JoinSet::new(),
         };
         for listener in listeners {
-            let bind_err = |source| TransportError::Bind { transport: listener.transport, address: listener.address, source };
+            let bind_err =
+                |source| TransportError::Bind { transport: listener.transport, address: listener.address, source };
             let local = match listener.transport {
                 SipTransport::Udp => {
                     let socket = Arc::new(UdpSocket::bind(listener.address).await.map_err(bind_err)?);

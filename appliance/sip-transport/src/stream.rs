@@ -52,7 +52,9 @@ impl StreamListener {
                 match &this.tls {
                     None => this.serve(stream, remote).await,
                     Some(server) => match server.acceptor.accept(stream).await {
-                        Ok(tls) if server.peer_allowed(tls.get_ref().1.peer_certificates()) => this.serve(tls, remote).await,
+                        Ok(tls) if server.peer_allowed(tls.get_ref().1.peer_certificates()) => {
+                            this.serve(tls, remote).await
+                        }
                         Ok(_) => {
                             this.stats.tls_name_rejections.fetch_add(1, Ordering::Relaxed);
                             tracing::warn!(%remote, "TLS peer's certificate names no allowed SBC; closing");

@@ -46,8 +46,8 @@ pub(crate) fn server(listener: &SipListener) -> Result<TlsServer, TransportError
     if chain.is_empty() {
         return Err(fail(format!("certificate {} holds no PEM certificate", cert_path.display())));
     }
-    let key = PrivateKeyDer::from_pem_file(key_path)
-        .map_err(|e| fail(format!("private key {}: {e}", key_path.display())))?;
+    let key =
+        PrivateKeyDer::from_pem_file(key_path).map_err(|e| fail(format!("private key {}: {e}", key_path.display())))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -56,7 +56,9 @@ pub(crate) fn server(listener: &SipListener) -> Result<TlsServer, TransportError
         None => builder.with_no_client_auth(),
         Some(ca_path) => {
             let mut roots = rustls::RootCertStore::empty();
-            for cert in CertificateDer::pem_file_iter(ca_path).map_err(|e| fail(format!("client_ca {}: {e}", ca_path.display())))? {
+            for cert in CertificateDer::pem_file_iter(ca_path)
+                .map_err(|e| fail(format!("client_ca {}: {e}", ca_path.display())))?
+            {
                 let cert = cert.map_err(|e| fail(format!("client_ca {}: {e}", ca_path.display())))?;
                 roots.add(cert).map_err(|e| fail(format!("client_ca {}: {e}", ca_path.display())))?;
             }

@@ -134,7 +134,8 @@ impl Pki {
             Some(name) => {
                 let cert_pem = std::fs::read(self.dir.path().join(format!("{name}.pem"))).unwrap();
                 let key_pem = std::fs::read_to_string(self.dir.path().join(format!("{name}.key"))).unwrap();
-                let chain = rustls_pki_types::pem::PemObject::pem_slice_iter(&cert_pem).collect::<Result<Vec<_>, _>>().unwrap();
+                let chain =
+                    rustls_pki_types::pem::PemObject::pem_slice_iter(&cert_pem).collect::<Result<Vec<_>, _>>().unwrap();
                 let key = KeyPair::from_pem(&key_pem).unwrap();
                 let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
                 builder.with_client_auth_cert(chain, key).unwrap()
@@ -160,7 +161,10 @@ async fn tls_options(pki: &Pki, addr: SocketAddr, client: Option<&str>, rx: &mut
 async fn tls_requires_a_certificate_from_the_ca_and_an_allowed_name() {
     let pki = Pki::new();
     let (transports, mut rx, addrs) = start(&[pki.listener(&["sbc1.operator.example"])]).await;
-    assert!(tls_options(&pki, addrs[0], Some("sbc1.operator.example"), &mut rx).await, "the configured SBC gets through");
+    assert!(
+        tls_options(&pki, addrs[0], Some("sbc1.operator.example"), &mut rx).await,
+        "the configured SBC gets through"
+    );
     assert!(!tls_options(&pki, addrs[0], Some("rogue.example"), &mut rx).await, "a name not allowed is refused");
     assert!(!tls_options(&pki, addrs[0], None, &mut rx).await, "no certificate, no session");
     let stats = transports.stats();

@@ -11,9 +11,7 @@ const INVITE: &[u8] = include_bytes!("../tests/data/siprec/invite_gtd.sip");
 fn parse_and_serialize(c: &mut Criterion) {
     let mut group = c.benchmark_group("siprec_invite");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("parse", |b| {
-        b.iter(|| SipMessage::parse(black_box(INVITE)).unwrap())
-    });
+    group.bench_function("parse", |b| b.iter(|| SipMessage::parse(black_box(INVITE)).unwrap()));
     let parsed = SipMessage::parse(INVITE).unwrap();
     let mut out = Vec::with_capacity(INVITE.len() + 64);
     group.bench_function("serialize", |b| {

@@ -3,8 +3,8 @@
 
 use crate::error::ParseError;
 use crate::fields::{
-    CSeq, ContentDisposition, ContentType, MinSe, SessionExpires, parse_delta_seconds,
-    parse_max_forwards, parse_option_tags,
+    CSeq, ContentDisposition, ContentType, MinSe, SessionExpires, parse_delta_seconds, parse_max_forwards,
+    parse_option_tags,
 };
 use crate::header::{HeaderName, Headers};
 use crate::name_addr::{Contact, NameAddr};
@@ -13,8 +13,7 @@ use crate::via::Via;
 impl Headers {
     /// The value of a header that must appear exactly once.
     pub fn single(&self, name: &HeaderName) -> Result<&str, ParseError> {
-        self.optional_single(name)?
-            .ok_or_else(|| ParseError::MissingHeader(name.clone()))
+        self.optional_single(name)?.ok_or_else(|| ParseError::MissingHeader(name.clone()))
     }
 
     /// The value of a header that may appear at most once.
@@ -30,17 +29,12 @@ impl Headers {
     /// Every Via element, top first, across repeated and comma-separated
     /// headers. Empty when there is no Via.
     pub fn vias(&self) -> Result<Vec<Via>, ParseError> {
-        self.values(&HeaderName::VIA)
-            .map(|v| Via::parse(v).map_err(|e| e.in_header(&HeaderName::VIA)))
-            .collect()
+        self.values(&HeaderName::VIA).map(|v| Via::parse(v).map_err(|e| e.in_header(&HeaderName::VIA))).collect()
     }
 
     /// The topmost Via element.
     pub fn top_via(&self) -> Result<Via, ParseError> {
-        let top = self
-            .values(&HeaderName::VIA)
-            .next()
-            .ok_or(ParseError::MissingHeader(HeaderName::VIA))?;
+        let top = self.values(&HeaderName::VIA).next().ok_or(ParseError::MissingHeader(HeaderName::VIA))?;
         Via::parse(top).map_err(|e| e.in_header(&HeaderName::VIA))
     }
 
@@ -100,9 +94,7 @@ impl Headers {
     /// Every address of a list header of name-addr values (Route,
     /// Record-Route, P-Asserted-Identity, Path...), in order.
     pub fn name_addrs(&self, name: &HeaderName) -> Result<Vec<NameAddr>, ParseError> {
-        self.values(name)
-            .map(|v| NameAddr::parse(v).map_err(|e| e.in_header(name)))
-            .collect()
+        self.values(name).map(|v| NameAddr::parse(v).map_err(|e| e.in_header(name))).collect()
     }
 
     /// Content-Type, if present.
@@ -115,9 +107,7 @@ impl Headers {
     /// Content-Disposition, if present.
     pub fn content_disposition(&self) -> Result<Option<ContentDisposition>, ParseError> {
         let name = &HeaderName::CONTENT_DISPOSITION;
-        self.optional_single(name)?
-            .map(|v| ContentDisposition::parse(v).map_err(|e| e.in_header(name)))
-            .transpose()
+        self.optional_single(name)?.map(|v| ContentDisposition::parse(v).map_err(|e| e.in_header(name))).transpose()
     }
 
     /// Option tags of every header called `name` (Require, Supported,
@@ -132,24 +122,19 @@ impl Headers {
 
     /// True when the Require header lists `tag` (case-insensitive).
     pub fn requires(&self, tag: &str) -> bool {
-        self.values(&HeaderName::REQUIRE)
-            .any(|t| t.eq_ignore_ascii_case(tag))
+        self.values(&HeaderName::REQUIRE).any(|t| t.eq_ignore_ascii_case(tag))
     }
 
     /// Session-Expires, if present.
     pub fn session_expires(&self) -> Result<Option<SessionExpires>, ParseError> {
         let name = &HeaderName::SESSION_EXPIRES;
-        self.optional_single(name)?
-            .map(|v| SessionExpires::parse(v).map_err(|e| e.in_header(name)))
-            .transpose()
+        self.optional_single(name)?.map(|v| SessionExpires::parse(v).map_err(|e| e.in_header(name))).transpose()
     }
 
     /// Min-SE, if present.
     pub fn min_se(&self) -> Result<Option<MinSe>, ParseError> {
         let name = &HeaderName::MIN_SE;
-        self.optional_single(name)?
-            .map(|v| MinSe::parse(v).map_err(|e| e.in_header(name)))
-            .transpose()
+        self.optional_single(name)?.map(|v| MinSe::parse(v).map_err(|e| e.in_header(name))).transpose()
     }
 }
 
@@ -185,21 +170,12 @@ mod tests {
         let contacts = h.contacts().unwrap();
         assert!(matches!(&contacts[0], Contact::Address(a) if a.params().contains("+sip.src")));
         assert_eq!(contacts[1], Contact::Wildcard);
-        assert_eq!(
-            h.option_tags(&HeaderName::SUPPORTED).unwrap(),
-            vec!["timer", "siprec"]
-        );
+        assert_eq!(h.option_tags(&HeaderName::SUPPORTED).unwrap(), vec!["timer", "siprec"]);
         assert!(h.requires("SIPREC"));
         assert!(!h.requires("100rel"));
-        assert_eq!(
-            h.session_expires().unwrap().unwrap().refresher(),
-            Some(Refresher::Uas)
-        );
+        assert_eq!(h.session_expires().unwrap().unwrap().refresher(), Some(Refresher::Uas));
         assert_eq!(h.min_se().unwrap().unwrap().delta(), 90);
-        assert_eq!(
-            h.content_type().unwrap().unwrap().boundary().as_deref(),
-            Some("xyz")
-        );
+        assert_eq!(h.content_type().unwrap().unwrap().boundary().as_deref(), Some("xyz"));
         assert_eq!(h.name_addrs(&HeaderName::ROUTE).unwrap().len(), 2);
         assert_eq!(h.content_disposition().unwrap(), None);
     }
@@ -226,25 +202,14 @@ mod tests {
             "CSeq: 1 INVITE\r\nCSeq: 2 INVITE\r\nTo: \"open <sip:x@y>\r\nMax-Forwards: 300\r\nVia: SIP/2.0/UDP h;;\r\nCall-ID: a b\r\n",
         );
         assert_eq!(h.cseq().unwrap_err().to_string(), "multiple CSeq headers");
-        assert_eq!(
-            h.to().unwrap_err().to_string(),
-            "invalid To: display name: unterminated quoted string"
-        );
+        assert_eq!(h.to().unwrap_err().to_string(), "invalid To: display name: unterminated quoted string");
         assert_eq!(h.from().unwrap_err().to_string(), "missing From header");
         assert_eq!(
             h.max_forwards().unwrap_err().to_string(),
             "invalid Max-Forwards: \"300\" is not a number from 0 to 255"
         );
-        assert!(
-            h.vias()
-                .unwrap_err()
-                .to_string()
-                .starts_with("invalid Via: empty parameter name")
-        );
+        assert!(h.vias().unwrap_err().to_string().starts_with("invalid Via: empty parameter name"));
         assert!(h.call_id().is_err());
-        assert_eq!(
-            Headers::new().top_via().unwrap_err().to_string(),
-            "missing Via header"
-        );
+        assert_eq!(Headers::new().top_via().unwrap_err().to_string(), "missing Via header");
     }
 }

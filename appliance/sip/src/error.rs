@@ -134,10 +134,7 @@ impl ParseError {
     pub(crate) fn in_header(self, header: &HeaderName) -> Self {
         match self {
             ParseError::InvalidHeader { .. } => self,
-            other => ParseError::InvalidHeader {
-                header: header.clone(),
-                reason: other.to_string(),
-            },
+            other => ParseError::InvalidHeader { header: header.clone(), reason: other.to_string() },
         }
     }
 }

@@ -26,24 +26,17 @@ impl CSeq {
         if digits.is_empty() {
             return Err(ParseError::syntax("sequence number missing"));
         }
-        let seq = parse_decimal(digits, u64::from(u32::MAX)).ok_or_else(|| {
-            ParseError::syntax(format!("sequence number {digits} exceeds 2**32-1"))
-        })?;
+        let seq = parse_decimal(digits, u64::from(u32::MAX))
+            .ok_or_else(|| ParseError::syntax(format!("sequence number {digits} exceeds 2**32-1")))?;
         if c.skip_wsp() == 0 {
             return Err(ParseError::syntax("expected white space before method"));
         }
         let method = c.take_while(is_token_byte);
         c.skip_wsp();
         if method.is_empty() || !c.is_empty() {
-            return Err(ParseError::syntax(format!(
-                "method is not a single token ({})",
-                describe_next(c.rest())
-            )));
+            return Err(ParseError::syntax(format!("method is not a single token ({})", describe_next(c.rest()))));
         }
-        Ok(CSeq {
-            seq: seq as u32,
-            method: Method::new(method)?,
-        })
+        Ok(CSeq { seq: seq as u32, method: Method::new(method)? })
     }
 }
 
@@ -81,15 +74,7 @@ pub fn parse_delta_seconds(s: &str) -> Result<u32, ParseError> {
 /// Proxy-Require). An empty value is an empty list.
 pub fn parse_option_tags(s: &str) -> Result<Vec<&str>, ParseError> {
     split_list(s)
-        .map(|t| {
-            if is_token(t) {
-                Ok(t)
-            } else {
-                Err(ParseError::syntax(format!(
-                    "option tag {t:?} is not a token"
-                )))
-            }
-        })
+        .map(|t| if is_token(t) { Ok(t) } else { Err(ParseError::syntax(format!("option tag {t:?} is not a token"))) })
         .collect()
 }
 
@@ -142,8 +127,7 @@ impl ContentType {
 
     /// True when this is `media_type/subtype`, ignoring case.
     pub fn is(&self, media_type: &str, subtype: &str) -> bool {
-        self.media_type.eq_ignore_ascii_case(media_type)
-            && self.subtype.eq_ignore_ascii_case(subtype)
+        self.media_type.eq_ignore_ascii_case(media_type) && self.subtype.eq_ignore_ascii_case(subtype)
     }
 
     /// True for any `multipart/*` type.
@@ -180,10 +164,7 @@ impl ContentDisposition {
         if disposition.is_empty() {
             return Err(ParseError::syntax("missing disposition type"));
         }
-        Ok(ContentDisposition {
-            disposition: disposition.to_owned(),
-            params: parse_header_params(c.rest())?,
-        })
+        Ok(ContentDisposition { disposition: disposition.to_owned(), params: parse_header_params(c.rest())? })
     }
 
     /// Disposition type as received (`session`, `render`,
@@ -227,11 +208,7 @@ impl SessionExpires {
                 _ => return Err(ParseError::syntax("refresher must be uac or uas")),
             },
         };
-        Ok(SessionExpires {
-            delta,
-            refresher,
-            params,
-        })
+        Ok(SessionExpires { delta, refresher, params })
     }
 
     /// Session interval in seconds.
@@ -292,22 +269,11 @@ mod tests {
         assert_eq!((c.seq, c.method.as_str()), (9, "INVITE"));
         assert_eq!(c.to_string(), "9 INVITE");
         assert_eq!(CSeq::parse("4294967295 ACK").unwrap().seq, u32::MAX);
-        for bad in [
-            "",
-            "INVITE",
-            "1",
-            "1INVITE",
-            "4294967296 INVITE",
-            "1 IN VITE",
-            "-1 ACK",
-        ] {
+        for bad in ["", "INVITE", "1", "1INVITE", "4294967296 INVITE", "1 IN VITE", "-1 ACK"] {
             assert!(CSeq::parse(bad).is_err(), "{bad:?}");
         }
         let e = CSeq::parse("36893488147419103232 REGISTER").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "sequence number 36893488147419103232 exceeds 2**32-1"
-        );
+        assert_eq!(e.to_string(), "sequence number 36893488147419103232 exceeds 2**32-1");
     }
 
     #[test]
@@ -315,16 +281,10 @@ mod tests {
         assert_eq!(parse_max_forwards("0068").unwrap(), 68);
         assert!(parse_max_forwards("300").is_err());
         assert_eq!(parse_content_length(" 0150 ").unwrap(), 150);
-        assert_eq!(
-            parse_content_length("-999").unwrap_err().to_string(),
-            "invalid Content-Length \"-999\""
-        );
+        assert_eq!(parse_content_length("-999").unwrap_err().to_string(), "invalid Content-Length \"-999\"");
         assert!(parse_content_length("five").is_err());
         assert!(parse_delta_seconds("4294967296").is_err());
-        assert_eq!(
-            parse_option_tags("siprec, timer ,100rel").unwrap(),
-            vec!["siprec", "timer", "100rel"]
-        );
+        assert_eq!(parse_option_tags("siprec, timer ,100rel").unwrap(), vec!["siprec", "timer", "100rel"]);
         assert!(parse_option_tags("").unwrap().is_empty());
         assert!(parse_option_tags("a,,b").is_err());
         assert!(parse_option_tags("a b").is_err());
@@ -336,10 +296,7 @@ mod tests {
         assert!(t.is("multipart", "mixed"));
         assert!(t.is_multipart());
         assert_eq!(t.boundary().as_deref(), Some("unique;boundary"));
-        assert_eq!(
-            t.to_string(),
-            "Multipart/MIXED;Boundary=\"unique;boundary\""
-        );
+        assert_eq!(t.to_string(), "Multipart/MIXED;Boundary=\"unique;boundary\"");
         assert!(ContentType::parse("application").is_err());
         assert!(ContentType::parse("application/").is_err());
         assert!(ContentType::parse("application/sdp junk").is_err());

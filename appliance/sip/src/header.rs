@@ -156,10 +156,7 @@ impl HeaderName {
                 let canon = k.as_str();
                 canon.len() == bytes.len() && canon.as_bytes().eq_ignore_ascii_case(bytes)
             })
-            .map_or_else(
-                || HeaderName(Repr::Other(name.into())),
-                |k| HeaderName(Repr::Known(*k)),
-            )
+            .map_or_else(|| HeaderName(Repr::Other(name.into())), |k| HeaderName(Repr::Known(*k)))
     }
 
     /// Canonical spelling for known headers, received spelling otherwise.
@@ -238,18 +235,12 @@ impl Headers {
 
     /// Value of the first header called `name`.
     pub fn get(&self, name: &HeaderName) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|h| h.name == *name)
-            .map(|h| h.value.as_str())
+        self.0.iter().find(|h| h.name == *name).map(|h| h.value.as_str())
     }
 
     /// Values of every header called `name`, in order, unsplit.
     pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a str> + 'a {
-        self.0
-            .iter()
-            .filter(move |h| h.name == *name)
-            .map(|h| h.value.as_str())
+        self.0.iter().filter(move |h| h.name == *name).map(|h| h.value.as_str())
     }
 
     /// List elements of every header called `name`: repeated headers and
@@ -274,15 +265,9 @@ impl Headers {
     /// CR or LF is refused, since it would inject header lines.
     pub fn push(&mut self, name: HeaderName, value: &str) -> Result<(), ParseError> {
         if value.bytes().any(|b| b == b'\r' || b == b'\n') {
-            return Err(ParseError::InvalidHeaderValue {
-                name: name.as_str().to_owned(),
-                reason: "contains CR or LF",
-            });
+            return Err(ParseError::InvalidHeaderValue { name: name.as_str().to_owned(), reason: "contains CR or LF" });
         }
-        self.0.push(Header {
-            name,
-            value: trim_wsp(value).to_owned(),
-        });
+        self.0.push(Header { name, value: trim_wsp(value).to_owned() });
         Ok(())
     }
 
@@ -357,10 +342,7 @@ pub(crate) fn parse_header_lines(section: &[u8], first_line: usize) -> Result<He
         let raw = &section[pos..end];
         pos = end + 1;
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let bad = |reason| ParseError::MalformedHeaderLine {
-            line: line_no,
-            reason,
-        };
+        let bad = |reason| ParseError::MalformedHeaderLine { line: line_no, reason };
         if memchr(b'\r', line).is_some() {
             return Err(bad("bare CR inside the line"));
         }
@@ -368,11 +350,9 @@ pub(crate) fn parse_header_lines(section: &[u8], first_line: usize) -> Result<He
             let Some(last) = headers.last_mut() else {
                 return Err(bad("continuation line before any header"));
             };
-            let text = std::str::from_utf8(trim_wsp_bytes(line)).map_err(|_| {
-                ParseError::InvalidHeaderValue {
-                    name: last.name.as_str().to_owned(),
-                    reason: "not valid UTF-8",
-                }
+            let text = std::str::from_utf8(trim_wsp_bytes(line)).map_err(|_| ParseError::InvalidHeaderValue {
+                name: last.name.as_str().to_owned(),
+                reason: "not valid UTF-8",
             })?;
             if !text.is_empty() {
                 if !last.value.is_empty() {
@@ -390,15 +370,9 @@ pub(crate) fn parse_header_lines(section: &[u8], first_line: usize) -> Result<He
             }
             let name = HeaderName::from_token(std::str::from_utf8(name).unwrap_or_default());
             let value = std::str::from_utf8(trim_wsp_bytes(&line[colon + 1..])).map_err(|_| {
-                ParseError::InvalidHeaderValue {
-                    name: name.as_str().to_owned(),
-                    reason: "not valid UTF-8",
-                }
+                ParseError::InvalidHeaderValue { name: name.as_str().to_owned(), reason: "not valid UTF-8" }
             })?;
-            headers.push(Header {
-                name,
-                value: value.to_owned(),
-            });
+            headers.push(Header { name, value: value.to_owned() });
         }
         line_no += 1;
     }
@@ -411,10 +385,7 @@ mod tests {
 
     #[test]
     fn names_are_case_insensitive_and_compact_forms_map() {
-        assert_eq!(
-            HeaderName::new("MaX-fOrWaRdS").unwrap(),
-            HeaderName::MAX_FORWARDS
-        );
+        assert_eq!(HeaderName::new("MaX-fOrWaRdS").unwrap(), HeaderName::MAX_FORWARDS);
         assert_eq!(HeaderName::new("v").unwrap(), HeaderName::VIA);
         assert_eq!(HeaderName::new("I").unwrap().as_str(), "Call-ID");
         assert_eq!(HeaderName::new("y").unwrap(), HeaderName::IDENTITY);
@@ -428,8 +399,7 @@ mod tests {
 
     #[test]
     fn folding_and_bare_lf() {
-        let h =
-            parse_header_lines(b"Subject: a\r\n  b \r\n\tc\nX: \r\n  y\r\nEmpty:\r\n", 2).unwrap();
+        let h = parse_header_lines(b"Subject: a\r\n  b \r\n\tc\nX: \r\n  y\r\nEmpty:\r\n", 2).unwrap();
         assert_eq!(h.get(&HeaderName::SUBJECT), Some("a b c"));
         assert_eq!(h.get(&HeaderName::new("x").unwrap()), Some("y"));
         assert_eq!(h.get(&HeaderName::new("empty").unwrap()), Some(""));
@@ -440,10 +410,7 @@ mod tests {
         let e = parse_header_lines(b"A: 1\r\nB 2\r\n", 2).unwrap_err();
         assert_eq!(e.to_string(), "malformed header line 3: missing colon");
         let e = parse_header_lines(b" x\r\n", 2).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "malformed header line 2: continuation line before any header"
-        );
+        assert_eq!(e.to_string(), "malformed header line 2: continuation line before any header");
         assert!(parse_header_lines(b"A: 1\r2\r\n", 2).is_err());
         assert!(parse_header_lines(b"A: \xff\r\n", 2).is_err());
         assert!(parse_header_lines(b"A b: 1\r\n", 2).is_err());
@@ -460,8 +427,7 @@ mod tests {
     #[test]
     fn list_values_and_editing() {
         let mut h = Headers::new();
-        h.push(HeaderName::VIA, " SIP/2.0/UDP a, SIP/2.0/UDP b ")
-            .unwrap();
+        h.push(HeaderName::VIA, " SIP/2.0/UDP a, SIP/2.0/UDP b ").unwrap();
         h.push(HeaderName::VIA, "SIP/2.0/UDP c").unwrap();
         assert_eq!(
             h.values(&HeaderName::VIA).collect::<Vec<_>>(),

@@ -5,11 +5,7 @@ use crate::error::ParseError;
 
 /// `token` characters: alphanum and `-.!%*_+`'~`.
 pub(crate) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
 }
 
 /// True when `s` is a non-empty token.
@@ -46,11 +42,7 @@ pub(crate) fn trim_wsp_bytes(mut b: &[u8]) -> &[u8] {
 
 /// `unreserved` of RFC 3261: alphanum and mark.
 pub(crate) fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
-        )
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')')
 }
 
 /// Check that every byte is `unreserved`, a valid `%HH` escape, or in `extra`.
@@ -173,9 +165,7 @@ pub(crate) struct ListSplit<'a> {
 /// Split a header value into list elements; see [`ListSplit`].
 pub(crate) fn split_list(value: &str) -> ListSplit<'_> {
     let value = trim_wsp(value);
-    ListSplit {
-        rest: (!value.is_empty()).then_some(value),
-    }
+    ListSplit { rest: (!value.is_empty()).then_some(value) }
 }
 
 impl<'a> Iterator for ListSplit<'a> {
@@ -281,10 +271,7 @@ mod tests {
     fn list_split_respects_quotes_brackets_and_escapes() {
         let v = r#""a, \"b\", c" <sip:x@y;p=1,2>;q=1 , <sip:z@w>,"#;
         let parts: Vec<_> = split_list(v).collect();
-        assert_eq!(
-            parts,
-            vec![r#""a, \"b\", c" <sip:x@y;p=1,2>;q=1"#, "<sip:z@w>", ""]
-        );
+        assert_eq!(parts, vec![r#""a, \"b\", c" <sip:x@y;p=1,2>;q=1"#, "<sip:z@w>", ""]);
         assert_eq!(split_list("  ").count(), 0);
         assert_eq!(split_list("a,,b").collect::<Vec<_>>(), vec!["a", "", "b"]);
     }

@@ -87,8 +87,8 @@ mod via;
 
 pub use error::{FramingError, ParseError};
 pub use fields::{
-    CSeq, ContentDisposition, ContentType, MinSe, Refresher, SessionExpires, parse_content_length,
-    parse_delta_seconds, parse_max_forwards, parse_option_tags,
+    CSeq, ContentDisposition, ContentType, MinSe, Refresher, SessionExpires, parse_content_length, parse_delta_seconds,
+    parse_max_forwards, parse_option_tags,
 };
 pub use framing::{Frame, FramingLimits, frame_stream};
 pub use header::{Header, HeaderName, Headers};

@@ -43,12 +43,7 @@ pub enum SipMessage {
 impl Request {
     /// A request with no headers and no body.
     pub fn new(method: Method, uri: Uri) -> Request {
-        Request {
-            method,
-            uri,
-            headers: Headers::new(),
-            body: Vec::new(),
-        }
+        Request { method, uri, headers: Headers::new(), body: Vec::new() }
     }
 
     /// The method.
@@ -90,12 +85,7 @@ impl Response {
             return Err(ParseError::InvalidStatusCode(status.to_string()));
         }
         check_reason(reason)?;
-        Ok(Response {
-            status,
-            reason: reason.to_owned(),
-            headers: Headers::new(),
-            body: Vec::new(),
-        })
+        Ok(Response { status, reason: reason.to_owned(), headers: Headers::new(), body: Vec::new() })
     }
 
     /// The status code.
@@ -139,45 +129,28 @@ impl SipMessage {
     /// shorter body is an error. Without it, the body is the rest of the
     /// input.
     pub fn parse(input: &[u8]) -> Result<SipMessage, ParseError> {
-        let start = input
-            .iter()
-            .position(|&b| b != b'\r' && b != b'\n')
-            .ok_or(ParseError::Empty)?;
+        let start = input.iter().position(|&b| b != b'\r' && b != b'\n').ok_or(ParseError::Empty)?;
         let data = &input[start..];
         let line_end = memchr(b'\n', data).ok_or(ParseError::UnterminatedHeaders)?;
         let start_line = &data[..line_end];
         let start_line = start_line.strip_suffix(b"\r").unwrap_or(start_line);
-        let (header_end, body_start) =
-            find_blank_line(data, line_end).ok_or(ParseError::UnterminatedHeaders)?;
+        let (header_end, body_start) = find_blank_line(data, line_end).ok_or(ParseError::UnterminatedHeaders)?;
         let mut headers = parse_header_lines(&data[line_end + 1..header_end], 2)?;
         let content_length = take_content_length(&mut headers)?;
         let rest = &data[body_start..];
         let body = match content_length {
             Some(declared) if declared > rest.len() => {
-                return Err(ParseError::ContentLengthExceedsBody {
-                    declared,
-                    available: rest.len(),
-                });
+                return Err(ParseError::ContentLengthExceedsBody { declared, available: rest.len() });
             }
             Some(declared) => rest[..declared].to_vec(),
             None => rest.to_vec(),
         };
         if is_status_line(start_line) {
             let (status, reason) = parse_status_line(start_line)?;
-            Ok(SipMessage::Response(Response {
-                status,
-                reason,
-                headers,
-                body,
-            }))
+            Ok(SipMessage::Response(Response { status, reason, headers, body }))
         } else {
             let (method, uri) = parse_request_line(start_line)?;
-            Ok(SipMessage::Request(Request {
-                method,
-                uri,
-                headers,
-                body,
-            }))
+            Ok(SipMessage::Request(Request { method, uri, headers, body }))
         }
     }
 
@@ -248,17 +221,12 @@ fn check_version(v: &[u8]) -> Result<(), ParseError> {
     if v.eq_ignore_ascii_case(b"SIP/2.0") {
         Ok(())
     } else {
-        Err(ParseError::UnsupportedVersion(
-            String::from_utf8_lossy(v).into_owned(),
-        ))
+        Err(ParseError::UnsupportedVersion(String::from_utf8_lossy(v).into_owned()))
     }
 }
 
 fn check_reason(reason: &str) -> Result<(), ParseError> {
-    if reason
-        .bytes()
-        .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
-    {
+    if reason.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
         return Err(ParseError::InvalidReasonPhrase("control character"));
     }
     Ok(())
@@ -279,14 +247,11 @@ fn parse_status_line(line: &[u8]) -> Result<(u16, String), ParseError> {
             u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
         }
         _ => {
-            return Err(ParseError::InvalidStatusCode(
-                String::from_utf8_lossy(code).into_owned(),
-            ));
+            return Err(ParseError::InvalidStatusCode(String::from_utf8_lossy(code).into_owned()));
         }
     };
     let reason = rest.get(code_end + 1..).unwrap_or_default();
-    let reason = std::str::from_utf8(reason)
-        .map_err(|_| ParseError::InvalidReasonPhrase("not valid UTF-8"))?;
+    let reason = std::str::from_utf8(reason).map_err(|_| ParseError::InvalidReasonPhrase("not valid UTF-8"))?;
     check_reason(reason)?;
     Ok((status, reason.to_owned()))
 }
@@ -300,28 +265,21 @@ fn parse_request_line(line: &[u8]) -> Result<(Method, Uri), ParseError> {
         return Err(bad("leading white space"));
     }
     let mut parts = line.split(|&b| b == b' ').filter(|p| !p.is_empty());
-    let (Some(method), Some(uri), Some(version)) = (parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(method), Some(uri), Some(version)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad("expected Method SP Request-URI SP SIP-Version"));
     };
     if parts.next().is_some() {
-        return Err(bad(
-            "too many elements (white space inside the Request-URI?)",
-        ));
+        return Err(bad("too many elements (white space inside the Request-URI?)"));
     }
     if !method.iter().all(|&b| is_token_byte(b)) {
-        return Err(ParseError::InvalidMethod(
-            String::from_utf8_lossy(method).into_owned(),
-        ));
+        return Err(ParseError::InvalidMethod(String::from_utf8_lossy(method).into_owned()));
     }
     if version.len() < 4 || !version[..4].eq_ignore_ascii_case(b"SIP/") {
         return Err(bad("missing SIP version"));
     }
     check_version(version)?;
-    let uri_text = std::str::from_utf8(uri).map_err(|_| ParseError::InvalidUri {
-        uri: String::from_utf8_lossy(uri).into_owned(),
-        reason: "not ASCII",
-    })?;
+    let uri_text = std::str::from_utf8(uri)
+        .map_err(|_| ParseError::InvalidUri { uri: String::from_utf8_lossy(uri).into_owned(), reason: "not ASCII" })?;
     if uri_text.starts_with('<') {
         return Err(ParseError::InvalidUri {
             uri: uri_text.to_owned(),
@@ -330,10 +288,7 @@ fn parse_request_line(line: &[u8]) -> Result<(Method, Uri), ParseError> {
     }
     let uri = Uri::parse(uri_text)?;
     if uri.as_sip().is_some_and(|u| !u.headers().is_empty()) {
-        return Err(ParseError::InvalidUri {
-            uri: uri_text.to_owned(),
-            reason: "Request-URI must not carry headers",
-        });
+        return Err(ParseError::InvalidUri { uri: uri_text.to_owned(), reason: "Request-URI must not carry headers" });
     }
     let method = Method::new(std::str::from_utf8(method).unwrap_or_default())?;
     Ok((method, uri))
@@ -349,25 +304,20 @@ mod tests {
 
     #[test]
     fn minimal_request_and_response() {
-        let m = parse(b"\r\n\r\nOPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nl: 0\r\n\r\n")
-            .unwrap();
+        let m = parse(b"\r\n\r\nOPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nl: 0\r\n\r\n").unwrap();
         let r = m.as_request().unwrap();
         assert_eq!(r.method(), &Method::OPTIONS);
         assert!(r.headers().get(&HeaderName::CONTENT_LENGTH).is_none());
         assert_eq!(r.headers().len(), 1);
         let m = parse(b"SIP/2.0 180 Ringing\nVia: SIP/2.0/UDP h\n\nbody").unwrap();
         let r = m.as_response().unwrap();
-        assert_eq!(
-            (r.status(), r.reason(), r.body()),
-            (180, "Ringing", &b"body"[..])
-        );
+        assert_eq!((r.status(), r.reason(), r.body()), (180, "Ringing", &b"body"[..]));
         assert!(m.as_request().is_none());
     }
 
     #[test]
     fn content_length_rules() {
-        let e =
-            parse(b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 120\r\n\r\n0123456789").unwrap_err();
+        let e = parse(b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 120\r\n\r\n0123456789").unwrap_err();
         assert_eq!(e.to_string(), "Content-Length 120 exceeds body of 10 bytes");
         let m = parse(b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 4\r\n\r\n0123456789").unwrap();
         assert_eq!(m.body(), b"0123");
@@ -382,62 +332,32 @@ mod tests {
         let cases: &[(&[u8], &str)] = &[
             (b"", "empty message"),
             (b"\r\n\r\n", "empty message"),
-            (
-                b"OPTIONS sip:a@b SIP/2.0",
-                "message ends before the blank line that closes the header section",
-            ),
+            (b"OPTIONS sip:a@b SIP/2.0", "message ends before the blank line that closes the header section"),
             (
                 b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n",
                 "message ends before the blank line that closes the header section",
             ),
-            (
-                b"OPTIONS sip:a@b SIP/7.0\r\n\r\n",
-                "unsupported SIP version \"SIP/7.0\"",
-            ),
-            (
-                b"SIP/3.0 200 OK\r\n\r\n",
-                "unsupported SIP version \"SIP/3.0\"",
-            ),
+            (b"OPTIONS sip:a@b SIP/7.0\r\n\r\n", "unsupported SIP version \"SIP/7.0\""),
+            (b"SIP/3.0 200 OK\r\n\r\n", "unsupported SIP version \"SIP/3.0\""),
             (
                 b"SIP/2.0 4294967301 big\r\n\r\n",
                 "invalid status code \"4294967301\": must be three digits from 100 to 699",
             ),
-            (
-                b"SIP/2.0 099 low\r\n\r\n",
-                "invalid status code \"099\": must be three digits from 100 to 699",
-            ),
-            (
-                b"SIP/2.0 200 O\x01K\r\n\r\n",
-                "invalid reason phrase: control character",
-            ),
-            (
-                b"OPTIONS\r\n\r\n",
-                "malformed request line: expected Method SP Request-URI SP SIP-Version",
-            ),
-            (
-                b" OPTIONS sip:a@b SIP/2.0\r\n\r\n",
-                "malformed request line: leading white space",
-            ),
+            (b"SIP/2.0 099 low\r\n\r\n", "invalid status code \"099\": must be three digits from 100 to 699"),
+            (b"SIP/2.0 200 O\x01K\r\n\r\n", "invalid reason phrase: control character"),
+            (b"OPTIONS\r\n\r\n", "malformed request line: expected Method SP Request-URI SP SIP-Version"),
+            (b" OPTIONS sip:a@b SIP/2.0\r\n\r\n", "malformed request line: leading white space"),
             (
                 b"INVITE sip:a@b; lr SIP/2.0\r\n\r\n",
                 "malformed request line: too many elements (white space inside the Request-URI?)",
             ),
-            (
-                b"INVITE <sip:a@b> SIP/2.0\r\n\r\n",
-                "invalid URI \"<sip:a@b>\": Request-URI must not be enclosed in <>",
-            ),
+            (b"INVITE <sip:a@b> SIP/2.0\r\n\r\n", "invalid URI \"<sip:a@b>\": Request-URI must not be enclosed in <>"),
             (
                 b"INVITE sip:a@b?Route=x SIP/2.0\r\n\r\n",
                 "invalid URI \"sip:a@b?Route=x\": Request-URI must not carry headers",
             ),
-            (
-                b"IN\"VITE sip:a@b SIP/2.0\r\n\r\n",
-                "invalid method \"IN\"VITE\": not a token",
-            ),
-            (
-                b"INVITE sip:a@b HTTP/1.1\r\n\r\n",
-                "malformed request line: missing SIP version",
-            ),
+            (b"IN\"VITE sip:a@b SIP/2.0\r\n\r\n", "invalid method \"IN\"VITE\": not a token"),
+            (b"INVITE sip:a@b HTTP/1.1\r\n\r\n", "malformed request line: missing SIP version"),
         ];
         for (input, text) in cases {
             let e = parse(input).unwrap_err();

@@ -40,10 +40,7 @@ impl<'a> MultipartBody<'a> {
     /// delimiter is skipped; a line that merely starts with the delimiter
     /// text (`--boundaryX`) is content. The closing delimiter is required.
     pub fn parse(body: &'a [u8], boundary: &str) -> Result<MultipartBody<'a>, ParseError> {
-        if boundary.is_empty()
-            || boundary.len() > 70
-            || !boundary.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-        {
+        if boundary.is_empty() || boundary.len() > 70 || !boundary.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
             return Err(ParseError::InvalidBoundary(boundary.to_owned()));
         }
         let dash = format!("--{boundary}");
@@ -71,11 +68,7 @@ impl<'a> MultipartBody<'a> {
                 _ if p >= 2 && body[p - 2] == b'\r' => p - 2,
                 _ => p - 1,
             };
-            delimiters.push(Delimiter {
-                content_end,
-                after,
-                close,
-            });
+            delimiters.push(Delimiter { content_end, after, close });
             if close {
                 break;
             }
@@ -87,9 +80,7 @@ impl<'a> MultipartBody<'a> {
             return Err(ParseError::MultipartUnclosed(boundary.to_owned()));
         }
         if first.close {
-            return Err(ParseError::syntax(format!(
-                "multipart body has no parts before --{boundary}--"
-            )));
+            return Err(ParseError::syntax(format!("multipart body has no parts before --{boundary}--")));
         }
         let parts = delimiters
             .windows(2)
@@ -97,17 +88,11 @@ impl<'a> MultipartBody<'a> {
             .map(|(i, pair)| {
                 let start = pair[0].after;
                 let end = pair[1].content_end.max(start);
-                BodyPart::parse(&body[start..end]).map_err(|e| ParseError::MultipartPart {
-                    index: i + 1,
-                    source: Box::new(e),
-                })
+                BodyPart::parse(&body[start..end])
+                    .map_err(|e| ParseError::MultipartPart { index: i + 1, source: Box::new(e) })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(MultipartBody {
-            preamble: &body[..first.content_end],
-            parts,
-            epilogue: &body[last.after..],
-        })
+        Ok(MultipartBody { preamble: &body[..first.content_end], parts, epilogue: &body[last.after..] })
     }
 
     /// Text before the first delimiter (ignored by receivers).
@@ -128,38 +113,22 @@ impl<'a> MultipartBody<'a> {
     /// The first part of type `media_type/subtype` (case-insensitive).
     /// Parts with a malformed Content-Type are skipped.
     pub fn find(&self, media_type: &str, subtype: &str) -> Option<&BodyPart<'a>> {
-        self.parts.iter().find(|p| {
-            p.content_type()
-                .ok()
-                .flatten()
-                .is_some_and(|t| t.is(media_type, subtype))
-        })
+        self.parts.iter().find(|p| p.content_type().ok().flatten().is_some_and(|t| t.is(media_type, subtype)))
     }
 }
 
 impl<'a> BodyPart<'a> {
     fn parse(segment: &'a [u8]) -> Result<BodyPart<'a>, ParseError> {
-        let no_headers = segment
-            .strip_prefix(b"\r\n")
-            .or_else(|| segment.strip_prefix(b"\n"));
+        let no_headers = segment.strip_prefix(b"\r\n").or_else(|| segment.strip_prefix(b"\n"));
         if let Some(body) = no_headers {
-            return Ok(BodyPart {
-                headers: Headers::new(),
-                body,
-            });
+            return Ok(BodyPart { headers: Headers::new(), body });
         }
         if segment.is_empty() {
-            return Ok(BodyPart {
-                headers: Headers::new(),
-                body: segment,
-            });
+            return Ok(BodyPart { headers: Headers::new(), body: segment });
         }
-        let (header_end, body_start) = find_blank_line(segment, 0)
-            .ok_or_else(|| ParseError::syntax("no blank line after the part headers"))?;
-        Ok(BodyPart {
-            headers: parse_header_lines(&segment[..header_end], 1)?,
-            body: &segment[body_start..],
-        })
+        let (header_end, body_start) =
+            find_blank_line(segment, 0).ok_or_else(|| ParseError::syntax("no blank line after the part headers"))?;
+        Ok(BodyPart { headers: parse_header_lines(&segment[..header_end], 1)?, body: &segment[body_start..] })
     }
 
     /// The part's MIME headers.
@@ -189,10 +158,7 @@ impl<'a> BodyPart<'a> {
     }
 }
 
-fn split_message_body<'a>(
-    headers: &Headers,
-    body: &'a [u8],
-) -> Result<Option<MultipartBody<'a>>, ParseError> {
+fn split_message_body<'a>(headers: &Headers, body: &'a [u8]) -> Result<Option<MultipartBody<'a>>, ParseError> {
     let Some(ct) = headers.content_type()? else {
         return Ok(None);
     };
@@ -234,13 +200,7 @@ mod tests {
         assert_eq!(m.epilogue(), b"epilogue");
         assert_eq!(m.parts().len(), 2);
         assert_eq!(m.parts()[0].body(), b"v=0\r\n");
-        assert!(
-            m.parts()[0]
-                .content_type()
-                .unwrap()
-                .unwrap()
-                .is("application", "SDP")
-        );
+        assert!(m.parts()[0].content_type().unwrap().unwrap().is("application", "SDP"));
         assert_eq!(m.parts()[1].body(), b"no headers\r\n--b1x is content");
         assert!(m.parts()[1].headers().is_empty());
         assert!(m.find("application", "sdp").is_some());
@@ -262,20 +222,11 @@ mod tests {
         let e = MultipartBody::parse(b"no delimiters", "b").unwrap_err();
         assert_eq!(e.to_string(), "multipart body has no delimiter line --b");
         let e = MultipartBody::parse(b"--b\r\n\r\nx\r\n--b\r\n\r\ny", "b").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "multipart body has no closing delimiter --b--"
-        );
+        assert_eq!(e.to_string(), "multipart body has no closing delimiter --b--");
         let e = MultipartBody::parse(b"--b\r\nBad header\r\n\r\nx\r\n--b--", "b").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "multipart part 1: malformed header line 1: missing colon"
-        );
+        assert_eq!(e.to_string(), "multipart part 1: malformed header line 1: missing colon");
         let e = MultipartBody::parse(b"--b\r\nX: 1\r\n--b--", "b").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "multipart part 1: no blank line after the part headers"
-        );
+        assert_eq!(e.to_string(), "multipart part 1: no blank line after the part headers");
         assert!(MultipartBody::parse(b"--b--", "b").is_err());
         assert!(MultipartBody::parse(b"x", "").is_err());
         assert!(MultipartBody::parse(b"x", &"a".repeat(71)).is_err());

@@ -30,8 +30,7 @@ impl NameAddr {
         let first_special = s.find(['<', ';', '"']);
         let (display_name, after_display) = match first_special.map(|i| (i, s.as_bytes()[i])) {
             Some((0, b'"')) => {
-                let (text, len) =
-                    scan_quoted(s).map_err(|e| ParseError::syntax(format!("display name: {e}")))?;
+                let (text, len) = scan_quoted(s).map_err(|e| ParseError::syntax(format!("display name: {e}")))?;
                 let rest = trim_wsp(&s[len..]);
                 if !rest.starts_with('<') {
                     return Err(ParseError::syntax("expected '<' after quoted display name"));
@@ -42,20 +41,14 @@ impl NameAddr {
             _ => return Self::parse_addr_spec(s),
         };
         let inner_and_rest = &after_display[1..];
-        let close = inner_and_rest
-            .find('>')
-            .ok_or_else(|| ParseError::syntax("missing '>' after URI"))?;
+        let close = inner_and_rest.find('>').ok_or_else(|| ParseError::syntax("missing '>' after URI"))?;
         let inner = &inner_and_rest[..close];
         if inner.bytes().next().is_some_and(is_wsp) || inner.bytes().last().is_some_and(is_wsp) {
             return Err(ParseError::syntax("white space inside <> around the URI"));
         }
         let uri = Uri::parse(inner)?;
         let params = parse_header_params(&inner_and_rest[close + 1..])?;
-        Ok(NameAddr {
-            display_name,
-            uri,
-            params,
-        })
+        Ok(NameAddr { display_name, uri, params })
     }
 
     fn parse_addr_spec(s: &str) -> Result<NameAddr, ParseError> {
@@ -65,15 +58,9 @@ impl NameAddr {
         };
         let uri_text = trim_wsp(uri_text);
         if uri_text.contains('?') {
-            return Err(ParseError::syntax(
-                "URI with headers must be enclosed in <>",
-            ));
+            return Err(ParseError::syntax("URI with headers must be enclosed in <>"));
         }
-        Ok(NameAddr {
-            display_name: None,
-            uri: Uri::parse(uri_text)?,
-            params: parse_header_params(param_text)?,
-        })
+        Ok(NameAddr { display_name: None, uri: Uri::parse(uri_text)?, params: parse_header_params(param_text)? })
     }
 
     /// Display name with quoting and escapes removed; tokens of an unquoted
@@ -104,20 +91,10 @@ fn token_display_name(text: &str) -> Result<Option<String>, ParseError> {
     if text.is_empty() {
         return Ok(None);
     }
-    if let Some(c) = text
-        .chars()
-        .find(|&c| !(c.is_ascii() && (is_token_byte(c as u8) || c == ' ' || c == '\t')))
-    {
-        return Err(ParseError::syntax(format!(
-            "character {c:?} in unquoted display name (quote it)"
-        )));
+    if let Some(c) = text.chars().find(|&c| !(c.is_ascii() && (is_token_byte(c as u8) || c == ' ' || c == '\t'))) {
+        return Err(ParseError::syntax(format!("character {c:?} in unquoted display name (quote it)")));
     }
-    Ok(Some(
-        text.split([' ', '\t'])
-            .filter(|t| !t.is_empty())
-            .collect::<Vec<_>>()
-            .join(" "),
-    ))
+    Ok(Some(text.split([' ', '\t']).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" ")))
 }
 
 impl fmt::Display for NameAddr {
@@ -143,11 +120,7 @@ pub enum Contact {
 impl Contact {
     /// Parse one Contact element.
     pub fn parse(s: &str) -> Result<Contact, ParseError> {
-        if trim_wsp(s) == "*" {
-            Ok(Contact::Wildcard)
-        } else {
-            NameAddr::parse(s).map(Contact::Address)
-        }
+        if trim_wsp(s) == "*" { Ok(Contact::Wildcard) } else { NameAddr::parse(s).map(Contact::Address) }
     }
 }
 
@@ -178,8 +151,7 @@ mod tests {
         let a = NameAddr::parse("<sip:+19725552222@gw1.example.net;unknownparam>").unwrap();
         assert!(a.params().is_empty());
         assert!(a.uri().as_sip().unwrap().param("unknownparam").is_some());
-        let a =
-            NameAddr::parse("sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n").unwrap();
+        let a = NameAddr::parse("sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n").unwrap();
         assert_eq!(a.tag(), Some("1918181833n"));
     }
 
@@ -188,16 +160,12 @@ mod tests {
         let a = NameAddr::parse("caller<sip:caller@example.com>;tag=323").unwrap();
         assert_eq!(a.display_name(), Some("caller"));
         assert_eq!(a.tag(), Some("323"));
-        let a =
-            NameAddr::parse("token1~` token2'+_ \t token3*%!.- <sip:mundane@example.com>").unwrap();
+        let a = NameAddr::parse("token1~` token2'+_ \t token3*%!.- <sip:mundane@example.com>").unwrap();
         assert_eq!(a.display_name(), Some("token1~` token2'+_ token3*%!.-"));
         let a = NameAddr::parse("<sip:src@10.0.0.1:5060>;+sip.src").unwrap();
         assert_eq!(a.display_name(), None);
         assert!(a.params().contains("+sip.src"));
-        assert_eq!(
-            a.uri().as_sip().unwrap().host(),
-            &Host::Ipv4("10.0.0.1".parse().unwrap())
-        );
+        assert_eq!(a.uri().as_sip().unwrap().host(), &Host::Ipv4("10.0.0.1".parse().unwrap()));
     }
 
     #[test]
@@ -219,20 +187,9 @@ mod tests {
 
     #[test]
     fn other_schemes_and_wildcard() {
-        assert_eq!(
-            NameAddr::parse("isbn:2983792873").unwrap().uri().scheme(),
-            "isbn"
-        );
-        assert_eq!(
-            NameAddr::parse("<http://www.example.com>;tag=3234233")
-                .unwrap()
-                .tag(),
-            Some("3234233")
-        );
+        assert_eq!(NameAddr::parse("isbn:2983792873").unwrap().uri().scheme(), "isbn");
+        assert_eq!(NameAddr::parse("<http://www.example.com>;tag=3234233").unwrap().tag(), Some("3234233"));
         assert_eq!(Contact::parse(" * ").unwrap(), Contact::Wildcard);
-        assert!(matches!(
-            Contact::parse("<name:John_Smith>").unwrap(),
-            Contact::Address(_)
-        ));
+        assert!(matches!(Contact::parse("<name:John_Smith>").unwrap(), Contact::Address(_)));
     }
 }

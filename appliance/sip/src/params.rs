@@ -71,11 +71,7 @@ impl Params {
     /// decoded; a token value is returned unchanged.
     pub fn unquoted_value(&self, name: &str) -> Option<String> {
         let v = self.value(name)?;
-        if v.starts_with('"') {
-            scan_quoted(v).ok().map(|(text, _)| text)
-        } else {
-            Some(v.to_owned())
-        }
+        if v.starts_with('"') { scan_quoted(v).ok().map(|(text, _)| text) } else { Some(v.to_owned()) }
     }
 
     /// Set `name` to `value` (or to a valueless flag), replacing the first
@@ -83,9 +79,7 @@ impl Params {
     /// be a token; the value a token, an IP literal or a quoted-string.
     pub fn set(&mut self, name: &str, value: Option<&str>) -> Result<(), ParseError> {
         if !is_token(name) {
-            return Err(ParseError::syntax(format!(
-                "parameter name {name:?} is not a token"
-            )));
+            return Err(ParseError::syntax(format!("parameter name {name:?} is not a token")));
         }
         if let Some(v) = value {
             let ok = if v.starts_with('"') {
@@ -100,16 +94,9 @@ impl Params {
             }
         }
         let value = value.map(str::to_owned);
-        match self
-            .0
-            .iter_mut()
-            .find(|p| p.name.eq_ignore_ascii_case(name))
-        {
+        match self.0.iter_mut().find(|p| p.name.eq_ignore_ascii_case(name)) {
             Some(p) => p.value = value,
-            None => self.0.push(Param {
-                name: name.to_owned(),
-                value,
-            }),
+            None => self.0.push(Param { name: name.to_owned(), value }),
         }
         Ok(())
     }
@@ -122,10 +109,7 @@ impl Params {
     }
 
     pub(crate) fn push_raw(&mut self, name: &str, value: Option<&str>) {
-        self.0.push(Param {
-            name: name.to_owned(),
-            value: value.map(str::to_owned),
-        });
+        self.0.push(Param { name: name.to_owned(), value: value.map(str::to_owned) });
     }
 }
 
@@ -160,18 +144,12 @@ pub(crate) fn parse_header_params(s: &str) -> Result<Params, ParseError> {
             return Ok(params);
         }
         if !c.eat(b';') {
-            return Err(ParseError::syntax(format!(
-                "expected ';' before parameter, {}",
-                describe_next(c.rest())
-            )));
+            return Err(ParseError::syntax(format!("expected ';' before parameter, {}", describe_next(c.rest()))));
         }
         c.skip_wsp();
         let name = c.take_while(is_token_byte);
         if name.is_empty() {
-            return Err(ParseError::syntax(format!(
-                "empty parameter name ({})",
-                describe_next(c.rest())
-            )));
+            return Err(ParseError::syntax(format!("empty parameter name ({})", describe_next(c.rest()))));
         }
         c.skip_wsp();
         let value = if c.eat(b'=') {
@@ -185,9 +163,7 @@ pub(crate) fn parse_header_params(s: &str) -> Result<Params, ParseError> {
                 c.take_while(is_param_value_byte)
             };
             if v.is_empty() {
-                return Err(ParseError::syntax(format!(
-                    "parameter {name} has an empty value"
-                )));
+                return Err(ParseError::syntax(format!("parameter {name} has an empty value")));
             }
             Some(v)
         } else {
@@ -195,10 +171,7 @@ pub(crate) fn parse_header_params(s: &str) -> Result<Params, ParseError> {
         };
         params.push_raw(name, value);
         if c.peek().is_some_and(|b| !is_wsp(b) && b != b';') {
-            return Err(ParseError::syntax(format!(
-                "after parameter {name}: {}",
-                describe_next(c.rest())
-            )));
+            return Err(ParseError::syntax(format!("after parameter {name}: {}", describe_next(c.rest()))));
         }
     }
 }

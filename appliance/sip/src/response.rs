@@ -76,11 +76,7 @@ impl ResponseBuilder {
     }
 
     /// Set the body and its Content-Type (replacing any earlier one).
-    pub fn body(
-        mut self,
-        content_type: &str,
-        body: Vec<u8>,
-    ) -> Result<ResponseBuilder, ParseError> {
+    pub fn body(mut self, content_type: &str, body: Vec<u8>) -> Result<ResponseBuilder, ParseError> {
         let headers = self.response.headers_mut();
         headers.remove(&HeaderName::CONTENT_TYPE);
         headers.push(HeaderName::CONTENT_TYPE, content_type)?;
@@ -102,15 +98,12 @@ impl Request {
     /// (RFC 3581 section 4). Other Via elements are left untouched.
     pub fn stamp_top_via(&mut self, source: SocketAddr) -> Result<(), ParseError> {
         let headers = self.headers_mut();
-        let index = headers
-            .position(&HeaderName::VIA)
-            .ok_or(ParseError::MissingHeader(HeaderName::VIA))?;
+        let index = headers.position(&HeaderName::VIA).ok_or(ParseError::MissingHeader(HeaderName::VIA))?;
         let value = headers.get(&HeaderName::VIA).unwrap_or_default().to_owned();
         let mut elements = split_list(&value);
-        let top = elements.next().ok_or_else(|| ParseError::InvalidHeader {
-            header: HeaderName::VIA,
-            reason: "empty value".to_owned(),
-        })?;
+        let top = elements
+            .next()
+            .ok_or_else(|| ParseError::InvalidHeader { header: HeaderName::VIA, reason: "empty value".to_owned() })?;
         let mut via = Via::parse(top).map_err(|e| e.in_header(&HeaderName::VIA))?;
         let sent_by_matches = match via.host() {
             Host::Ipv4(a) => IpAddr::V4(*a) == source.ip(),
@@ -181,9 +174,7 @@ mod tests {
              Content-Type: application/sdp\r\n\
              Content-Length: 5\r\n\r\nv=0\r\n"
         );
-        let trying = ResponseBuilder::new(&req, 100, "Trying", None)
-            .unwrap()
-            .build();
+        let trying = ResponseBuilder::new(&req, 100, "Trying", None).unwrap().build();
         assert_eq!(trying.headers().to().unwrap().tag(), None);
         assert!(!trying.headers().contains(&HeaderName::RECORD_ROUTE));
     }
@@ -192,18 +183,12 @@ mod tests {
     fn keeps_existing_tag_and_checks_inputs() {
         let mut req = request(INVITE);
         let to = req.headers().position(&HeaderName::TO).unwrap();
-        req.headers_mut()
-            .set_value(to, "<sip:srs@example.com>;tag=old")
-            .unwrap();
-        let resp = ResponseBuilder::new(&req, 486, "Busy Here", Some("new"))
-            .unwrap()
-            .build();
+        req.headers_mut().set_value(to, "<sip:srs@example.com>;tag=old").unwrap();
+        let resp = ResponseBuilder::new(&req, 486, "Busy Here", Some("new")).unwrap().build();
         assert_eq!(resp.headers().to().unwrap().tag(), Some("old"));
         assert!(ResponseBuilder::new(&req, 700, "x", None).is_err());
         assert!(ResponseBuilder::new(&req, 200, "O\nK", None).is_err());
-        req.headers_mut()
-            .set_value(to, "<sip:srs@example.com>")
-            .unwrap();
+        req.headers_mut().set_value(to, "<sip:srs@example.com>").unwrap();
         assert!(ResponseBuilder::new(&req, 200, "OK", Some("bad tag")).is_err());
         req.headers_mut().remove(&HeaderName::CALL_ID);
         let e = ResponseBuilder::new(&req, 200, "OK", None).unwrap_err();
@@ -213,8 +198,7 @@ mod tests {
     #[test]
     fn stamps_received_and_rport() {
         let mut req = request(INVITE);
-        req.stamp_top_via("192.0.2.7:5088".parse().unwrap())
-            .unwrap();
+        req.stamp_top_via("192.0.2.7:5088".parse().unwrap()).unwrap();
         assert_eq!(
             req.headers().get(&HeaderName::VIA),
             Some(
@@ -228,19 +212,11 @@ mod tests {
             1,
         );
         let mut req = request(text.as_bytes());
-        req.stamp_top_via("192.0.2.7:5060".parse().unwrap())
-            .unwrap();
+        req.stamp_top_via("192.0.2.7:5060".parse().unwrap()).unwrap();
         assert_eq!(req.headers().top_via().unwrap().received(), None);
-        req.stamp_top_via("[2001:db8::1]:5060".parse().unwrap())
-            .unwrap();
-        assert_eq!(
-            req.headers().top_via().unwrap().received(),
-            Some("2001:db8::1".parse().unwrap())
-        );
+        req.stamp_top_via("[2001:db8::1]:5060".parse().unwrap()).unwrap();
+        assert_eq!(req.headers().top_via().unwrap().received(), Some("2001:db8::1".parse().unwrap()));
         let mut bare = Request::new(Method::OPTIONS, crate::uri::Uri::parse("sip:x").unwrap());
-        assert!(
-            bare.stamp_top_via("192.0.2.7:5060".parse().unwrap())
-                .is_err()
-        );
+        assert!(bare.stamp_top_via("192.0.2.7:5060".parse().unwrap()).is_err());
     }
 }

@@ -17,11 +17,7 @@ impl fmt::Write for ByteSink<'_> {
 }
 
 fn estimate(headers: &Headers, body: &[u8]) -> usize {
-    64 + body.len()
-        + headers
-            .iter()
-            .map(|h| h.name().as_str().len() + h.value().len() + 4)
-            .sum::<usize>()
+    64 + body.len() + headers.iter().map(|h| h.name().as_str().len() + h.value().len() + 4).sum::<usize>()
 }
 
 fn write_headers_and_body(out: &mut Vec<u8>, headers: &Headers, body: &[u8]) {
@@ -43,12 +39,7 @@ impl Request {
     /// Append the wire form to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         out.reserve(estimate(self.headers(), self.body()));
-        let _ = write!(
-            ByteSink(out),
-            "{} {} SIP/2.0\r\n",
-            self.method(),
-            self.uri()
-        );
+        let _ = write!(ByteSink(out), "{} {} SIP/2.0\r\n", self.method(), self.uri());
         write_headers_and_body(out, self.headers(), self.body());
     }
 
@@ -64,12 +55,7 @@ impl Response {
     /// Append the wire form to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         out.reserve(estimate(self.headers(), self.body()));
-        let _ = write!(
-            ByteSink(out),
-            "SIP/2.0 {} {}\r\n",
-            self.status(),
-            self.reason()
-        );
+        let _ = write!(ByteSink(out), "SIP/2.0 {} {}\r\n", self.status(), self.reason());
         write_headers_and_body(out, self.headers(), self.body());
     }
 
@@ -107,7 +93,8 @@ mod tests {
 
     #[test]
     fn canonical_output() {
-        let input = b"INVITE  sip:a@b  SIP/2.0\nv: SIP/2.0/UDP h\ni: x\nSubject: folded\n  line\nl: 3\nX-Odd:v\n\nabcdef";
+        let input =
+            b"INVITE  sip:a@b  SIP/2.0\nv: SIP/2.0/UDP h\ni: x\nSubject: folded\n  line\nl: 3\nX-Odd:v\n\nabcdef";
         let m = SipMessage::parse(input).unwrap();
         let out = m.to_bytes();
         assert_eq!(
@@ -120,16 +107,9 @@ mod tests {
     #[test]
     fn built_request_gets_content_length() {
         let mut r = Request::new(Method::MESSAGE, Uri::parse("sip:x@y").unwrap());
-        r.headers_mut()
-            .push(HeaderName::CONTENT_LENGTH, "99")
-            .unwrap();
-        r.headers_mut()
-            .push(HeaderName::CONTENT_TYPE, "text/plain")
-            .unwrap();
+        r.headers_mut().push(HeaderName::CONTENT_LENGTH, "99").unwrap();
+        r.headers_mut().push(HeaderName::CONTENT_TYPE, "text/plain").unwrap();
         r.set_body(b"hi".to_vec());
-        assert_eq!(
-            r.to_bytes(),
-            b"MESSAGE sip:x@y SIP/2.0\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi"
-        );
+        assert_eq!(r.to_bytes(), b"MESSAGE sip:x@y SIP/2.0\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi");
     }
 }

@@ -22,37 +22,23 @@ pub enum Host {
 impl Host {
     /// Parse `hostname / IPv4address / IPv6reference`.
     pub fn parse(s: &str) -> Result<Host, ParseError> {
-        let bad = |reason| ParseError::InvalidUri {
-            uri: s.to_owned(),
-            reason,
-        };
+        let bad = |reason| ParseError::InvalidUri { uri: s.to_owned(), reason };
         if s.is_empty() {
             return Err(bad("missing host"));
         }
         if let Some(inner) = s.strip_prefix('[') {
-            let inner = inner
-                .strip_suffix(']')
-                .ok_or_else(|| bad("unterminated IPv6 reference"))?;
-            return inner
-                .parse()
-                .map(Host::Ipv6)
-                .map_err(|_| bad("invalid IPv6 address"));
+            let inner = inner.strip_suffix(']').ok_or_else(|| bad("unterminated IPv6 reference"))?;
+            return inner.parse().map(Host::Ipv6).map_err(|_| bad("invalid IPv6 address"));
         }
         if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            return s
-                .parse()
-                .map(Host::Ipv4)
-                .map_err(|_| bad("invalid IPv4 address"));
+            return s.parse().map(Host::Ipv4).map_err(|_| bad("invalid IPv4 address"));
         }
         // RFC 1123 host names (a trailing dot allowed), plus '_' which real
         // deployments use.
         let name = s.strip_suffix('.').unwrap_or(s);
         let label_ok = !name.is_empty()
             && name.split('.').all(|label| {
-                !label.is_empty()
-                    && label
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             });
         if !label_ok {
             return Err(bad("invalid host name"));
@@ -98,18 +84,12 @@ impl SipUri {
     pub fn parse(s: &str) -> Result<SipUri, ParseError> {
         match Uri::parse(s)? {
             Uri::Sip(u) => Ok(u),
-            _ => Err(ParseError::InvalidUri {
-                uri: s.to_owned(),
-                reason: "not a sip or sips URI",
-            }),
+            _ => Err(ParseError::InvalidUri { uri: s.to_owned(), reason: "not a sip or sips URI" }),
         }
     }
 
     fn parse_after_scheme(whole: &str, secure: bool, rest: &str) -> Result<SipUri, ParseError> {
-        let bad = |reason| ParseError::InvalidUri {
-            uri: whole.to_owned(),
-            reason,
-        };
+        let bad = |reason| ParseError::InvalidUri { uri: whole.to_owned(), reason };
         // '@' is legal only in userinfo, so the first one ends it.
         let (user, password, hostpart) = match rest.find('@') {
             Some(at) => {
@@ -134,9 +114,7 @@ impl SipUri {
             None => (hostpart, ""),
         };
         let (host_text, port_text) = if hostport.starts_with('[') {
-            let close = hostport
-                .find(']')
-                .ok_or_else(|| bad("unterminated IPv6 reference"))?;
+            let close = hostport.find(']').ok_or_else(|| bad("unterminated IPv6 reference"))?;
             let tail = &hostport[close + 1..];
             match tail.strip_prefix(':') {
                 Some(p) => (&hostport[..=close], Some(p)),
@@ -181,9 +159,7 @@ impl SipUri {
         let mut headers = Vec::new();
         if let Some(list) = header_text {
             for item in list.split('&') {
-                let (name, value) = item
-                    .split_once('=')
-                    .ok_or_else(|| bad("URI header without '='"))?;
+                let (name, value) = item.split_once('=').ok_or_else(|| bad("URI header without '='"))?;
                 if name.is_empty() {
                     return Err(bad("empty URI header name"));
                 }
@@ -249,8 +225,7 @@ impl SipUri {
     pub fn param(&self, name: &str) -> Option<&Param> {
         self.params.iter().find(|p| {
             p.name().eq_ignore_ascii_case(name)
-                || (p.name().contains('%')
-                    && percent_decode(p.name()).eq_ignore_ascii_case(name.as_bytes()))
+                || (p.name().contains('%') && percent_decode(p.name()).eq_ignore_ascii_case(name.as_bytes()))
         })
     }
 
@@ -344,14 +319,8 @@ pub enum Uri {
 impl Uri {
     /// Parse a URI. Scheme names are case-insensitive.
     pub fn parse(s: &str) -> Result<Uri, ParseError> {
-        let bad = |reason| ParseError::InvalidUri {
-            uri: s.to_owned(),
-            reason,
-        };
-        if let Some(b) = s
-            .bytes()
-            .find(|&b| b <= b' ' || b >= 0x7f || matches!(b, b'<' | b'>' | b'"'))
-        {
+        let bad = |reason| ParseError::InvalidUri { uri: s.to_owned(), reason };
+        if let Some(b) = s.bytes().find(|&b| b <= b' ' || b >= 0x7f || matches!(b, b'<' | b'>' | b'"')) {
             return Err(bad(if b == b' ' || b == b'\t' {
                 "contains white space"
             } else {
@@ -360,13 +329,8 @@ impl Uri {
         }
         let colon = s.find(':').ok_or_else(|| bad("missing scheme"))?;
         let scheme = &s[..colon];
-        let scheme_ok = scheme
-            .as_bytes()
-            .first()
-            .is_some_and(u8::is_ascii_alphabetic)
-            && scheme
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+        let scheme_ok = scheme.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+            && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
         if !scheme_ok {
             return Err(bad("invalid scheme"));
         }
@@ -381,9 +345,9 @@ impl Uri {
             };
             let digits = number.strip_prefix('+').unwrap_or(number);
             if digits.is_empty()
-                || !digits.bytes().all(|b| {
-                    b.is_ascii_hexdigit() || matches!(b, b'*' | b'#' | b'-' | b'.' | b'(' | b')')
-                })
+                || !digits
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || matches!(b, b'*' | b'#' | b'-' | b'.' | b'(' | b')'))
             {
                 return Err(bad("invalid telephone number"));
             }
@@ -394,27 +358,16 @@ impl Uri {
                         Some((n, v)) => (n, Some(v)),
                         None => (item, None),
                     };
-                    let name_ok = !name.is_empty()
-                        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-                    if !name_ok
-                        || value
-                            .is_some_and(|v| v.is_empty() || check_escaped(v, PARAM_EXTRA).is_err())
-                    {
+                    let name_ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                    if !name_ok || value.is_some_and(|v| v.is_empty() || check_escaped(v, PARAM_EXTRA).is_err()) {
                         return Err(bad("invalid tel URI parameter"));
                     }
                     params.push_raw(name, value);
                 }
             }
-            return Ok(Uri::Tel(TelUri {
-                number: number.to_owned(),
-                params,
-            }));
+            return Ok(Uri::Tel(TelUri { number: number.to_owned(), params }));
         }
-        if rest.is_empty()
-            || !rest
-                .bytes()
-                .all(|b| is_unreserved(b) || b"%;/?:@&=+$,#[]".contains(&b))
-        {
+        if rest.is_empty() || !rest.bytes().all(|b| is_unreserved(b) || b"%;/?:@&=+$,#[]".contains(&b)) {
             return Err(bad("invalid absolute URI"));
         }
         Ok(Uri::Other(s.to_owned()))
@@ -458,8 +411,7 @@ mod tests {
 
     #[test]
     fn full_sip_uri() {
-        let u =
-            sip("sips:alice:secret@[2001:db8::1]:5061;transport=tcp;lr?Subject=hi&Priority=urgent");
+        let u = sip("sips:alice:secret@[2001:db8::1]:5061;transport=tcp;lr?Subject=hi&Priority=urgent");
         assert!(u.is_secure());
         assert_eq!(u.user(), Some("alice"));
         assert_eq!(u.password(), Some("secret"));
@@ -480,10 +432,7 @@ mod tests {
         assert_eq!(u.host(), &Host::Domain("example.net".into()));
         let u = sip("sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31");
         assert!(u.param("lr").is_some());
-        assert_eq!(
-            u.param("name").and_then(Param::value),
-            Some("v%61lue%25%34%31")
-        );
+        assert_eq!(u.param("name").and_then(Param::value), Some("v%61lue%25%34%31"));
         let u = sip("sip:user;par=u%40example.net@example.com");
         assert_eq!(u.user_decoded().unwrap(), b"user;par=u@example.net");
         assert!(u.params().is_empty());
@@ -516,9 +465,7 @@ mod tests {
 
     #[test]
     fn tel_and_other_schemes() {
-        let Uri::Tel(t) = Uri::parse("tel:+1-201-555-0123;ext=1234").unwrap() else {
-            panic!("expected tel")
-        };
+        let Uri::Tel(t) = Uri::parse("tel:+1-201-555-0123;ext=1234").unwrap() else { panic!("expected tel") };
         assert!(t.is_global());
         assert_eq!(t.params().value("ext"), Some("1234"));
         assert_eq!(t.to_string(), "tel:+1-201-555-0123;ext=1234");
@@ -526,12 +473,7 @@ mod tests {
         assert!(Uri::parse("tel:12x").is_err());
         let u = Uri::parse("nobodyKnowsThisScheme:totallyopaquecontent").unwrap();
         assert_eq!(u.scheme(), "nobodyKnowsThisScheme");
-        assert_eq!(
-            Uri::parse("soap.beep://192.0.2.103:3002")
-                .unwrap()
-                .to_string(),
-            "soap.beep://192.0.2.103:3002"
-        );
+        assert_eq!(Uri::parse("soap.beep://192.0.2.103:3002").unwrap().to_string(), "soap.beep://192.0.2.103:3002");
         assert!(Uri::parse("http:").is_err());
         assert_eq!(Uri::parse("SIP:a@b").unwrap().to_string(), "sip:a@b");
     }

@@ -21,12 +21,7 @@ fn validate_common(h: &Headers, body_len: usize) -> Result<(), ParseError> {
     for name in [&HeaderName::ROUTE, &HeaderName::RECORD_ROUTE] {
         h.name_addrs(name)?;
     }
-    for name in [
-        &HeaderName::REQUIRE,
-        &HeaderName::PROXY_REQUIRE,
-        &HeaderName::SUPPORTED,
-        &HeaderName::UNSUPPORTED,
-    ] {
+    for name in [&HeaderName::REQUIRE, &HeaderName::PROXY_REQUIRE, &HeaderName::SUPPORTED, &HeaderName::UNSUPPORTED] {
         h.option_tags(name)?;
     }
     h.expires()?;
@@ -82,30 +77,22 @@ mod tests {
         .map_err(|e| e.to_string())
     }
 
-    const BASE: &str = "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>\r\nCall-ID: c1\r\n";
+    const BASE: &str =
+        "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>\r\nCall-ID: c1\r\n";
 
     #[test]
     fn rules_and_their_messages() {
-        let ok =
-            format!("OPTIONS sip:b@y SIP/2.0\r\n{BASE}CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n\r\n");
+        let ok = format!("OPTIONS sip:b@y SIP/2.0\r\n{BASE}CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n\r\n");
         assert_eq!(check(&ok), Ok(()));
         let cases = [
-            (
-                "OPTIONS sip:b@y SIP/2.0\r\nCSeq: 1 OPTIONS\r\n\r\n",
-                "missing Via header",
-            ),
-            (
-                "OPTIONS sip:b@y SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nCSeq: 1 OPTIONS\r\n\r\n",
-                "missing From header",
-            ),
+            ("OPTIONS sip:b@y SIP/2.0\r\nCSeq: 1 OPTIONS\r\n\r\n", "missing Via header"),
+            ("OPTIONS sip:b@y SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nCSeq: 1 OPTIONS\r\n\r\n", "missing From header"),
             (
                 &format!("OPTIONS sip:b@y SIP/2.0\r\n{BASE}CSeq: 1 INVITE\r\n\r\n"),
                 "invalid CSeq: method mismatch (CSeq says INVITE, request line says OPTIONS)",
             ),
             (
-                &format!(
-                    "OPTIONS sip:b@y SIP/2.0\r\n{BASE}CSeq: 1 OPTIONS\r\nMax-Forwards: x\r\n\r\n"
-                ),
+                &format!("OPTIONS sip:b@y SIP/2.0\r\n{BASE}CSeq: 1 OPTIONS\r\nMax-Forwards: x\r\n\r\n"),
                 "invalid Max-Forwards: \"x\" is not a number from 0 to 255",
             ),
             (
@@ -117,9 +104,7 @@ mod tests {
                 "body of 4 bytes has no Content-Type header",
             ),
             (
-                &format!(
-                    "OPTIONS sip:b@y SIP/2.0\r\n{BASE}CSeq: 1 OPTIONS\r\nRequire: a b\r\n\r\n"
-                ),
+                &format!("OPTIONS sip:b@y SIP/2.0\r\n{BASE}CSeq: 1 OPTIONS\r\nRequire: a b\r\n\r\n"),
                 "invalid Require: option tag \"a b\" is not a token",
             ),
             (

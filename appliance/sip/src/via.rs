@@ -48,16 +48,14 @@ impl Via {
         }
         let host_text = if c.peek() == Some(b'[') {
             let rest = c.rest();
-            let end = rest
-                .find(']')
-                .ok_or_else(|| ParseError::syntax("unterminated IPv6 reference in sent-by"))?;
+            let end = rest.find(']').ok_or_else(|| ParseError::syntax("unterminated IPv6 reference in sent-by"))?;
             c.advance(end + 1);
             &rest[..=end]
         } else {
             c.take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
         };
-        let host = Host::parse(host_text)
-            .map_err(|_| ParseError::syntax(format!("invalid sent-by host {host_text:?}")))?;
+        let host =
+            Host::parse(host_text).map_err(|_| ParseError::syntax(format!("invalid sent-by host {host_text:?}")))?;
         c.skip_wsp();
         let port = if c.eat(b':') {
             c.skip_wsp();
@@ -83,26 +81,18 @@ impl Via {
 
     fn check_params(&self) -> Result<(), ParseError> {
         if let Some(p) = self.params.get("ttl") {
-            p.value()
-                .and_then(|v| parse_decimal(v, 255))
-                .ok_or_else(|| ParseError::syntax("ttl must be 0 to 255"))?;
+            p.value().and_then(|v| parse_decimal(v, 255)).ok_or_else(|| ParseError::syntax("ttl must be 0 to 255"))?;
         }
         if let Some(p) = self.params.get("received") {
-            p.value()
-                .and_then(parse_ip)
-                .ok_or_else(|| ParseError::syntax("received must be an IP address"))?;
+            p.value().and_then(parse_ip).ok_or_else(|| ParseError::syntax("received must be an IP address"))?;
         }
         if let Some(p) = self.params.get("rport")
             && let Some(v) = p.value()
         {
-            parse_decimal(v, u64::from(u16::MAX))
-                .ok_or_else(|| ParseError::syntax("rport must be a port number"))?;
+            parse_decimal(v, u64::from(u16::MAX)).ok_or_else(|| ParseError::syntax("rport must be a port number"))?;
         }
         if let Some(p) = self.params.get("maddr") {
-            p.value()
-                .map(Host::parse)
-                .transpose()?
-                .ok_or_else(|| ParseError::syntax("maddr needs a host"))?;
+            p.value().map(Host::parse).transpose()?.ok_or_else(|| ParseError::syntax("maddr needs a host"))?;
         }
         Ok(())
     }
@@ -163,10 +153,7 @@ impl Via {
 
     /// The `ttl` parameter.
     pub fn ttl(&self) -> Option<u8> {
-        self.params
-            .value("ttl")
-            .and_then(|v| parse_decimal(v, 255))
-            .map(|n| n as u8)
+        self.params.value("ttl").and_then(|v| parse_decimal(v, 255)).map(|n| n as u8)
     }
 
     /// Set `received` (RFC 3261 section 18.2.1). IPv6 is written without
@@ -183,20 +170,14 @@ impl Via {
 }
 
 fn parse_ip(v: &str) -> Option<IpAddr> {
-    let v = v
-        .strip_prefix('[')
-        .and_then(|x| x.strip_suffix(']'))
-        .unwrap_or(v);
+    let v = v.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(v);
     v.parse().ok()
 }
 
 fn expect_token<'a>(c: &mut Cursor<'a>, what: &str) -> Result<&'a str, ParseError> {
     let t = c.take_while(is_token_byte);
     if t.is_empty() {
-        return Err(ParseError::syntax(format!(
-            "missing {what}, {}",
-            describe_next(c.rest())
-        )));
+        return Err(ParseError::syntax(format!("missing {what}, {}", describe_next(c.rest()))));
     }
     Ok(t)
 }
@@ -204,10 +185,7 @@ fn expect_token<'a>(c: &mut Cursor<'a>, what: &str) -> Result<&'a str, ParseErro
 fn expect_slash(c: &mut Cursor<'_>) -> Result<(), ParseError> {
     c.skip_wsp();
     if !c.eat(b'/') {
-        return Err(ParseError::syntax(format!(
-            "expected '/' in sent-protocol, {}",
-            describe_next(c.rest())
-        )));
+        return Err(ParseError::syntax(format!("expected '/' in sent-protocol, {}", describe_next(c.rest()))));
     }
     c.skip_wsp();
     Ok(())
@@ -215,11 +193,7 @@ fn expect_slash(c: &mut Cursor<'_>) -> Result<(), ParseError> {
 
 impl fmt::Display for Via {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{}/{} {}",
-            self.protocol_name, self.protocol_version, self.transport, self.host
-        )?;
+        write!(f, "{}/{}/{} {}", self.protocol_name, self.protocol_version, self.transport, self.host)?;
         if let Some(p) = self.port {
             write!(f, ":{p}")?;
         }
@@ -236,14 +210,10 @@ mod tests {
         let v = Via::parse("SIP  /   2.0 /UDP 192.0.2.2;branch=390skdjuw").unwrap();
         assert_eq!(v.transport(), "UDP");
         assert_eq!(v.branch(), Some("390skdjuw"));
-        let v =
-            Via::parse("SIP  /    2.0   / UDP  192.168.255.111   ; branch= z9hG4bK30239").unwrap();
+        let v = Via::parse("SIP  /    2.0   / UDP  192.168.255.111   ; branch= z9hG4bK30239").unwrap();
         assert_eq!(v.host(), &Host::Ipv4("192.168.255.111".parse().unwrap()));
         assert_eq!(v.branch(), Some("z9hG4bK30239"));
-        assert_eq!(
-            v.to_string(),
-            "SIP/2.0/UDP 192.168.255.111;branch=z9hG4bK30239"
-        );
+        assert_eq!(v.to_string(), "SIP/2.0/UDP 192.168.255.111;branch=z9hG4bK30239");
     }
 
     #[test]

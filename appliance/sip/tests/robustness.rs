@@ -7,15 +7,9 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for dir in ["torture", "siprec"] {
         let path = format!("{}/tests/data/{dir}", env!("CARGO_MANIFEST_DIR"));
-        let mut entries: Vec<_> = std::fs::read_dir(&path)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
+        let mut entries: Vec<_> = std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()).collect();
         entries.sort();
-        for p in entries
-            .into_iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "sip"))
-        {
+        for p in entries.into_iter().filter(|p| p.extension().is_some_and(|e| e == "sip")) {
             out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
         }
     }
@@ -32,20 +26,8 @@ fn exercise(input: &[u8]) {
         let again = SipMessage::parse(&bytes).expect("serialised form parses");
         assert_eq!(again, m);
         let h = m.headers();
-        let _ = (
-            h.vias(),
-            h.from(),
-            h.to(),
-            h.call_id(),
-            h.cseq(),
-            h.contacts(),
-        );
-        let _ = (
-            h.max_forwards(),
-            h.content_type(),
-            h.session_expires(),
-            h.min_se(),
-        );
+        let _ = (h.vias(), h.from(), h.to(), h.call_id(), h.cseq(), h.contacts());
+        let _ = (h.max_forwards(), h.content_type(), h.session_expires(), h.min_se());
         match &m {
             SipMessage::Request(r) => {
                 let _ = r.validate();
@@ -66,9 +48,7 @@ fn truncation_at_every_byte() {
             exercise(&data[..cut]);
         }
         // A stream frame is never claimed before the whole message is there.
-        if let Ok(callguard_sip::Frame::Complete { keepalive, len }) =
-            frame_stream(&data, &FramingLimits::default())
-        {
+        if let Ok(callguard_sip::Frame::Complete { keepalive, len }) = frame_stream(&data, &FramingLimits::default()) {
             for cut in 0..keepalive + len {
                 assert!(
                     matches!(
@@ -87,10 +67,7 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 }
@@ -116,28 +93,17 @@ fn byte_flips_and_garbage() {
 
 #[test]
 fn huge_header_counts_and_empty_headers() {
-    let mut m =
-        b"OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n".to_vec();
+    let mut m = b"OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n".to_vec();
     for i in 0..20_000 {
         m.extend_from_slice(format!("X-H{i}:\r\nRoute: <sip:p{i}.example.com;lr>\r\n").as_bytes());
     }
     m.extend_from_slice(b"\r\n");
     let parsed = SipMessage::parse(&m).unwrap();
     assert_eq!(parsed.headers().len(), 40_001);
-    assert_eq!(
-        parsed
-            .headers()
-            .name_addrs(&callguard_sip::HeaderName::ROUTE)
-            .unwrap()
-            .len(),
-        20_000
-    );
+    assert_eq!(parsed.headers().name_addrs(&callguard_sip::HeaderName::ROUTE).unwrap().len(), 20_000);
     exercise(&m);
     let limits = FramingLimits::default();
-    assert!(
-        frame_stream(&m, &limits).is_err(),
-        "header section over the limit"
-    );
+    assert!(frame_stream(&m, &limits).is_err(), "header section over the limit");
 }
 
 #[test]

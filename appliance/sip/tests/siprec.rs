@@ -2,8 +2,7 @@
 //! recorder, in the variants seen in the field.
 
 use callguard_sip::{
-    Contact, Frame, FramingLimits, HeaderName, Host, Refresher, Request, ResponseBuilder,
-    SipMessage, frame_stream,
+    Contact, Frame, FramingLimits, HeaderName, Host, Refresher, Request, ResponseBuilder, SipMessage, frame_stream,
 };
 
 fn load(name: &str) -> Vec<u8> {
@@ -15,9 +14,7 @@ fn invite(name: &str) -> Request {
     let m = SipMessage::parse(&load(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     let again = SipMessage::parse(&m.to_bytes()).unwrap();
     assert_eq!(again, m, "{name}: round trip");
-    let SipMessage::Request(r) = m else {
-        panic!("{name}: not a request")
-    };
+    let SipMessage::Request(r) = m else { panic!("{name}: not a request") };
     r.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
     r
 }
@@ -28,22 +25,15 @@ fn assert_siprec(r: &Request, metadata_subtype: &str) {
     let h = r.headers();
     assert!(h.requires("siprec"));
     let contacts = h.contacts().unwrap();
-    let [Contact::Address(src)] = contacts.as_slice() else {
-        panic!("expected one Contact")
-    };
+    let [Contact::Address(src)] = contacts.as_slice() else { panic!("expected one Contact") };
     assert!(src.params().contains("+sip.src"));
     let body = r.multipart().unwrap().expect("multipart body");
     let sdp = body.find("application", "sdp").expect("SDP part");
     let sdp_text = std::str::from_utf8(sdp.body()).unwrap();
     assert_eq!(sdp_text.matches("a=label:").count(), 2);
     assert!(sdp_text.starts_with("v=0"));
-    let meta = body
-        .find("application", metadata_subtype)
-        .expect("metadata part");
-    assert_eq!(
-        meta.content_disposition().unwrap().unwrap().disposition(),
-        "recording-session"
-    );
+    let meta = body.find("application", metadata_subtype).expect("metadata part");
+    assert_eq!(meta.content_disposition().unwrap().unwrap().disposition(), "recording-session");
     let xml = std::str::from_utf8(meta.body()).unwrap();
     assert!(xml.starts_with("<?xml"));
     assert!(xml.trim_end().ends_with("</recording>"));
@@ -58,19 +48,13 @@ fn long_form_crlf() {
     let se = h.session_expires().unwrap().unwrap();
     assert_eq!((se.delta(), se.refresher()), (1800, Some(Refresher::Uac)));
     assert_eq!(h.min_se().unwrap().unwrap().delta(), 90);
-    assert_eq!(
-        h.option_tags(&HeaderName::SUPPORTED).unwrap(),
-        ["timer", "replaces", "100rel"]
-    );
+    assert_eq!(h.option_tags(&HeaderName::SUPPORTED).unwrap(), ["timer", "replaces", "100rel"]);
     let pai = h.name_addrs(&HeaderName::P_ASSERTED_IDENTITY).unwrap();
     assert_eq!(pai[0].display_name(), Some("Acme SBC"));
     assert_eq!(r.uri().as_sip().unwrap().transport(), Some("udp"));
     let body = r.multipart().unwrap().unwrap();
     assert_eq!(body.parts().len(), 2);
-    assert_eq!(
-        body.parts()[0].content_id(),
-        Some("<sdp@sbc1.operator.example>")
-    );
+    assert_eq!(body.parts()[0].content_id(), Some("<sdp@sbc1.operator.example>"));
     assert!(body.preamble().is_empty() && body.epilogue().is_empty());
 }
 
@@ -84,21 +68,12 @@ fn compact_forms_quoted_boundary_preamble_epilogue() {
     let via = h.top_via().unwrap();
     assert_eq!(via.host(), &Host::Ipv6("2001:db8:5::10".parse().unwrap()));
     assert_eq!(via.port(), Some(5060));
-    assert_eq!(
-        h.option_tags(&HeaderName::SUPPORTED).unwrap(),
-        ["timer", "100rel"]
-    );
-    assert_eq!(
-        h.session_expires().unwrap().unwrap().refresher(),
-        Some(Refresher::Uas)
-    );
+    assert_eq!(h.option_tags(&HeaderName::SUPPORTED).unwrap(), ["timer", "100rel"]);
+    assert_eq!(h.session_expires().unwrap().unwrap().refresher(), Some(Refresher::Uas));
     let ct = h.content_type().unwrap().unwrap();
     assert_eq!(ct.boundary().as_deref(), Some("uniqueBoundary=_1"));
     let body = r.multipart().unwrap().unwrap();
-    assert_eq!(
-        body.preamble(),
-        b"This is a multi-part message in MIME format."
-    );
+    assert_eq!(body.preamble(), b"This is a multi-part message in MIME format.");
     assert_eq!(body.epilogue(), b"trailing epilogue\r\n");
     // Serialisation writes canonical names.
     let text = String::from_utf8(r.to_bytes()).unwrap();
@@ -117,12 +92,7 @@ fn bare_lf_line_ends() {
     let crlf_parts = crlf.multipart().unwrap().unwrap();
     for (a, b) in lf_parts.parts().iter().zip(crlf_parts.parts()) {
         assert_eq!(a.headers(), b.headers());
-        assert_eq!(
-            a.body(),
-            String::from_utf8_lossy(b.body())
-                .replace("\r\n", "\n")
-                .as_bytes()
-        );
+        assert_eq!(a.body(), String::from_utf8_lossy(b.body()).replace("\r\n", "\n").as_bytes());
     }
 }
 
@@ -142,20 +112,13 @@ fn extra_gtd_part_is_kept_and_ignorable() {
 fn rs_metadata_without_xml_suffix() {
     let r = invite("invite_rs_metadata.sip");
     assert_siprec(&r, "rs-metadata");
-    assert!(
-        r.multipart()
-            .unwrap()
-            .unwrap()
-            .find("application", "rs-metadata+xml")
-            .is_none()
-    );
+    assert!(r.multipart().unwrap().unwrap().find("application", "rs-metadata+xml").is_none());
 }
 
 #[test]
 fn recorder_answers_the_invite() {
     let mut r = invite("invite.sip");
-    r.stamp_top_via("198.51.100.10:5062".parse().unwrap())
-        .unwrap();
+    r.stamp_top_via("198.51.100.10:5062".parse().unwrap()).unwrap();
     let via = r.headers().top_via().unwrap();
     assert_eq!(via.rport(), Some(callguard_sip::Rport::Port(5062)));
     assert_eq!(via.received(), Some("198.51.100.10".parse().unwrap()));

@@ -69,9 +69,7 @@ fn inner_uri(raw: &str) -> &str {
 }
 
 fn is_known_scheme(s: &str) -> bool {
-    ["sip", "sips", "tel"]
-        .iter()
-        .any(|k| s.trim().eq_ignore_ascii_case(k))
+    ["sip", "sips", "tel"].iter().any(|k| s.trim().eq_ignore_ascii_case(k))
 }
 
 fn is_scheme_token(s: &str) -> bool {
@@ -105,34 +103,19 @@ mod tests {
         let cases = [
             ("sip:9000@192.168.50.102", "sip:9000@192.168.50.102"),
             ("2249888500@172.16.198.55", "sip:2249888500@172.16.198.55"),
-            (
-                "4058327108@10.105.190.136:5060",
-                "sip:4058327108@10.105.190.136",
-            ),
-            (
-                "sip:07949538036@exponential-e.com;user=phone",
-                "sip:07949538036@exponential-e.com",
-            ),
-            (
-                "\"Extension 8500\" <sip:2249888500@172.16.198.55>;tag=SerryvK5ej0jc",
-                "sip:2249888500@172.16.198.55",
-            ),
+            ("4058327108@10.105.190.136:5060", "sip:4058327108@10.105.190.136"),
+            ("sip:07949538036@exponential-e.com;user=phone", "sip:07949538036@exponential-e.com"),
+            ("\"Extension 8500\" <sip:2249888500@172.16.198.55>;tag=SerryvK5ej0jc", "sip:2249888500@172.16.198.55"),
             (
                 "<sip:+15551230001;verstat=TN-Validation-Passed@IMS.Example.NET;user=phone>",
                 "sip:+15551230001@ims.example.net",
             ),
             ("sip:02077705371", "sip:02077705371"),
             ("SIP:alice:secret@Example.COM", "sip:alice@example.com"),
-            (
-                "tel:+15551230001;phone-context=example.net",
-                "tel:+15551230001",
-            ),
+            ("tel:+15551230001;phone-context=example.net", "tel:+15551230001"),
             ("sips:bob@[2001:db8::1]:5061", "sips:bob@[2001:db8::1]"),
             ("urn:service:sos", "urn:service:sos"),
-            (
-                "Extension-016190619@speechpath.ie",
-                "sip:Extension-016190619@speechpath.ie",
-            ),
+            ("Extension-016190619@speechpath.ie", "sip:Extension-016190619@speechpath.ie"),
         ];
         for (raw, want) in cases {
             assert_eq!(normalize_aor(raw).as_deref(), Some(want), "{raw}");
@@ -151,10 +134,7 @@ mod tests {
         assert_eq!(aor_user("sip:+1555@h"), Some("+1555"));
         assert_eq!(aor_user("tel:+1555"), Some("+1555"));
         assert_eq!(aor_user("sip:@h"), None);
-        assert_eq!(
-            display_name("\"Extension 8500\" <sip:1@h>;tag=x").as_deref(),
-            Some("Extension 8500")
-        );
+        assert_eq!(display_name("\"Extension 8500\" <sip:1@h>;tag=x").as_deref(), Some("Extension 8500"));
         assert_eq!(display_name("<sip:1@h>"), None);
         assert_eq!(display_name("sip:1@h"), None);
     }

@@ -47,11 +47,7 @@ pub struct SdpStream {
 impl SdpStream {
     /// An m-line description.
     pub fn new(index: usize, label: Option<&str>, direction: MediaDirection) -> Self {
-        Self {
-            index,
-            label: label.map(str::to_owned),
-            direction,
-        }
+        Self { index, label: label.map(str::to_owned), direction }
     }
 }
 
@@ -261,8 +257,7 @@ pub struct LegMap {
 impl LegMap {
     /// Whether any part of the result rests on a convention.
     pub fn is_inferred(&self) -> bool {
-        self.parties.source != PartySource::Metadata
-            || self.streams.iter().any(|s| s.basis.is_inferred())
+        self.parties.source != PartySource::Metadata || self.streams.iter().any(|s| s.basis.is_inferred())
     }
 
     /// First m-line with this role.
@@ -331,11 +326,7 @@ pub fn map_legs(input: &LegMapInput<'_>, is_protected: impl Fn(&str) -> bool) ->
     };
     let subscriber = (verdict == PartyVerdict::Decided).then(|| protected[0]);
     let originator = originator(input, &cands);
-    let ctx = Ctx {
-        cands: &cands,
-        subscriber,
-        originator,
-    };
+    let ctx = Ctx { cands: &cands, subscriber, originator };
 
     let mut atts = attribute_streams(input, &ctx);
     fallback_streams(input, &ctx, &mut atts);
@@ -369,18 +360,11 @@ pub fn map_legs(input: &LegMapInput<'_>, is_protected: impl Fn(&str) -> bool) ->
             .or_else(|| ctx.remote_guess(sub))
     });
     let source = match subscriber {
-        Some(sub) => remote.map_or(cands[sub].source, |r| {
-            cands[sub].source.max(cands[r].source)
-        }),
-        None => cands
-            .iter()
-            .map(|c| c.source)
-            .max()
-            .unwrap_or(PartySource::Unavailable),
+        Some(sub) => remote.map_or(cands[sub].source, |r| cands[sub].source.max(cands[r].source)),
+        None => cands.iter().map(|c| c.source).max().unwrap_or(PartySource::Unavailable),
     };
-    let (direction, direction_source) = subscriber
-        .and_then(|sub| direction(meta, &ctx, sub))
-        .map_or((None, None), |(d, s)| (Some(d), Some(s)));
+    let (direction, direction_source) =
+        subscriber.and_then(|sub| direction(meta, &ctx, sub)).map_or((None, None), |(d, s)| (Some(d), Some(s)));
 
     LegMap {
         streams,
@@ -406,11 +390,7 @@ struct Cand {
 
 impl Cand {
     fn party(&self) -> Party {
-        Party {
-            participant_id: self.participant_id.clone(),
-            aor: self.aors.first().cloned(),
-            name: self.name.clone(),
-        }
+        Party { participant_id: self.participant_id.clone(), aor: self.aors.first().cloned(), name: self.name.clone() }
     }
 
     fn matches(&self, aor: &str) -> bool {
@@ -445,9 +425,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn by_participant(&self, pid: &str) -> Option<usize> {
-        self.cands
-            .iter()
-            .position(|c| c.participant_id.as_deref() == Some(pid))
+        self.cands.iter().position(|c| c.participant_id.as_deref() == Some(pid))
     }
 
     /// The other party of `x`, when it can be told.
@@ -456,11 +434,7 @@ impl Ctx<'_> {
             return Some(1 - x);
         }
         let sub = self.subscriber?;
-        if x == sub {
-            self.remote_guess(sub)
-        } else {
-            Some(sub)
-        }
+        if x == sub { self.remote_guess(sub) } else { Some(sub) }
     }
 
     /// Remote party when no stream names one: the originator if it is not
@@ -487,10 +461,7 @@ fn candidates(input: &LegMapInput<'_>) -> Vec<Cand> {
             });
         }
     }
-    let copied = input
-        .metadata
-        .map(|m| (m.original_call.from(), m.original_call.to()))
-        .unwrap_or_default();
+    let copied = input.metadata.map(|m| (m.original_call.from(), m.original_call.to())).unwrap_or_default();
     let extra = [
         (copied.0, PartySource::CopiedHeaders),
         (copied.1, PartySource::CopiedHeaders),
@@ -508,13 +479,7 @@ fn candidates(input: &LegMapInput<'_>) -> Vec<Cand> {
         if cands.iter().any(|c| c.matches(&aor)) {
             continue;
         }
-        cands.push(Cand {
-            participant_id: None,
-            aors: vec![aor],
-            name: display_name(value),
-            protected: false,
-            source,
-        });
+        cands.push(Cand { participant_id: None, aors: vec![aor], name: display_name(value), protected: false, source });
     }
     cands
 }
@@ -522,11 +487,7 @@ fn candidates(input: &LegMapInput<'_>) -> Vec<Cand> {
 /// Who placed the call, when something says so.
 fn originator(input: &LegMapInput<'_>, cands: &[Cand]) -> Option<(usize, OriginBasis)> {
     let other = |i: usize| (cands.len() == 2).then(|| 1 - i);
-    let by_pid = |pid: &str| {
-        cands
-            .iter()
-            .position(|c| c.participant_id.as_deref() == Some(pid))
-    };
+    let by_pid = |pid: &str| cands.iter().position(|c| c.participant_id.as_deref() == Some(pid));
     let by_aor = |raw: &str| {
         let aor = normalize_aor(raw)?;
         cands.iter().position(|c| c.matches(&aor))
@@ -534,9 +495,7 @@ fn originator(input: &LegMapInput<'_>, cands: &[Cand]) -> Option<(usize, OriginB
     if let Some(m) = input.metadata {
         let found = m.direction_hints.iter().find_map(|h| match h {
             DirectionHint::ParticipantIsCaller { participant_id } => by_pid(participant_id),
-            DirectionHint::ParticipantIsCallee { participant_id } => {
-                by_pid(participant_id).and_then(other)
-            }
+            DirectionHint::ParticipantIsCallee { participant_id } => by_pid(participant_id).and_then(other),
             DirectionHint::CallerAddress(a) => by_aor(a),
             DirectionHint::CalleeAddress(a) => by_aor(a).and_then(other),
             _ => None,
@@ -545,10 +504,7 @@ fn originator(input: &LegMapInput<'_>, cands: &[Cand]) -> Option<(usize, OriginB
             return Some((i, OriginBasis::Hint));
         }
     }
-    let from = input
-        .metadata
-        .and_then(|m| m.original_call.from())
-        .or(input.invite_from)?;
+    let from = input.metadata.and_then(|m| m.original_call.from()).or(input.invite_from)?;
     by_aor(from).map(|i| (i, OriginBasis::FromHeader))
 }
 
@@ -558,29 +514,19 @@ struct Att {
     basis: StreamBasis,
 }
 
-const UNRESOLVED: Att = Att {
-    cand: None,
-    basis: StreamBasis::Unresolved,
-};
+const UNRESOLVED: Att = Att { cand: None, basis: StreamBasis::Unresolved };
 
-const MIXED: Att = Att {
-    cand: None,
-    basis: StreamBasis::Mixed,
-};
+const MIXED: Att = Att { cand: None, basis: StreamBasis::Mixed };
 
 /// Steps 2 and 3: label/order matching, associations, mixed detection.
 fn attribute_streams(input: &LegMapInput<'_>, ctx: &Ctx<'_>) -> Vec<Att> {
-    let recorded: Vec<usize> = (0..input.streams.len())
-        .filter(|&i| input.streams[i].direction != MediaDirection::RecvOnly)
-        .collect();
+    let recorded: Vec<usize> =
+        (0..input.streams.len()).filter(|&i| input.streams[i].direction != MediaDirection::RecvOnly).collect();
     let mut atts: Vec<Att> = input
         .streams
         .iter()
         .map(|s| match s.direction {
-            MediaDirection::RecvOnly => Att {
-                cand: None,
-                basis: StreamBasis::NotRecorded,
-            },
+            MediaDirection::RecvOnly => Att { cand: None, basis: StreamBasis::NotRecorded },
             _ => UNRESOLVED,
         })
         .collect();
@@ -593,32 +539,24 @@ fn attribute_streams(input: &LegMapInput<'_>, ctx: &Ctx<'_>) -> Vec<Att> {
     };
 
     let matched = match_metadata_streams(input, m, &recorded);
-    let no_assoc =
-        !m.has_send_associations() && !matches!(ctx.originator, Some((_, OriginBasis::Hint)));
+    let no_assoc = !m.has_send_associations() && !matches!(ctx.originator, Some((_, OriginBasis::Hint)));
     let active: Vec<&str> = m.active_participants().map(|p| p.id.as_str()).collect();
     for &(sdp, ms, by_order) in &matched {
         let stream = &m.streams[ms];
         let senders = m.senders_of(&stream.id);
         let loops_back = senders.len() == 1
-            && m.participant_stream_assocs.iter().any(|a| {
-                a.is_active() && a.participant_id == senders[0] && a.recv.contains(&stream.id)
-            });
+            && m.participant_stream_assocs
+                .iter()
+                .any(|a| a.is_active() && a.participant_id == senders[0] && a.recv.contains(&stream.id));
         if stream.mode == Some(StreamMode::Mixed) || senders.len() >= 2 || loops_back {
             atts[sdp] = MIXED;
         } else if let [sender] = senders[..] {
             atts[sdp] = Att {
                 cand: ctx.by_participant(sender),
-                basis: if by_order {
-                    StreamBasis::StreamOrderAssociation
-                } else {
-                    StreamBasis::LabelAssociation
-                },
+                basis: if by_order { StreamBasis::StreamOrderAssociation } else { StreamBasis::LabelAssociation },
             };
         } else if no_assoc && active.len() == m.streams.len() && active.len() >= 2 {
-            atts[sdp] = Att {
-                cand: ctx.by_participant(active[ms]),
-                basis: StreamBasis::ParticipantOrder,
-            };
+            atts[sdp] = Att { cand: ctx.by_participant(active[ms]), basis: StreamBasis::ParticipantOrder };
         }
         if atts[sdp].basis != StreamBasis::Mixed && atts[sdp].cand.is_none() {
             atts[sdp] = UNRESOLVED;
@@ -645,17 +583,9 @@ fn match_metadata_streams(
         let hit = label.filter(|l| !l.is_empty()).and_then(|l| {
             let same: Vec<usize> = (0..m.streams.len())
                 .filter(|&j| !used[j])
-                .filter(|&j| {
-                    m.streams[j]
-                        .label
-                        .as_deref()
-                        .is_some_and(|x| x.eq_ignore_ascii_case(l))
-                })
+                .filter(|&j| m.streams[j].label.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(l)))
                 .collect();
-            same.iter()
-                .copied()
-                .find(|&j| !m.senders_of(&m.streams[j].id).is_empty())
-                .or_else(|| same.first().copied())
+            same.iter().copied().find(|&j| !m.senders_of(&m.streams[j].id).is_empty()).or_else(|| same.first().copied())
         });
         match hit {
             Some(j) => {
@@ -675,9 +605,8 @@ fn match_metadata_streams(
 /// Step 4: complement and SDP-order fallbacks for exactly two recorded,
 /// non-mixed streams.
 fn fallback_streams(input: &LegMapInput<'_>, ctx: &Ctx<'_>, atts: &mut [Att]) {
-    let open: Vec<usize> = (0..atts.len())
-        .filter(|&i| !matches!(atts[i].basis, StreamBasis::Mixed | StreamBasis::NotRecorded))
-        .collect();
+    let open: Vec<usize> =
+        (0..atts.len()).filter(|&i| !matches!(atts[i].basis, StreamBasis::Mixed | StreamBasis::NotRecorded)).collect();
     let [a, b] = open[..] else { return };
     match (atts[a].cand, atts[b].cand) {
         (Some(x), None) => complement(ctx, atts, x, b),
@@ -695,14 +624,8 @@ fn fallback_streams(input: &LegMapInput<'_>, ctx: &Ctx<'_>, atts: &mut [Att]) {
                 OriginBasis::Hint => StreamBasis::DirectionHint,
                 OriginBasis::FromHeader => StreamBasis::SdpOrder,
             };
-            atts[a] = Att {
-                cand: Some(first),
-                basis,
-            };
-            atts[b] = Att {
-                cand: Some(second),
-                basis,
-            };
+            atts[a] = Att { cand: Some(first), basis };
+            atts[b] = Att { cand: Some(second), basis };
         }
         (Some(_), Some(_)) => {}
     }
@@ -710,25 +633,14 @@ fn fallback_streams(input: &LegMapInput<'_>, ctx: &Ctx<'_>, atts: &mut [Att]) {
 
 fn complement(ctx: &Ctx<'_>, atts: &mut [Att], known: usize, open: usize) {
     if let Some(o) = ctx.other(known).filter(|&o| o != known) {
-        atts[open] = Att {
-            cand: Some(o),
-            basis: StreamBasis::Complement,
-        };
+        atts[open] = Att { cand: Some(o), basis: StreamBasis::Complement };
     }
 }
 
 /// Step 5.
-fn direction(
-    meta: Option<&RecordingMetadata>,
-    ctx: &Ctx<'_>,
-    sub: usize,
-) -> Option<(CallDirection, DirectionSource)> {
+fn direction(meta: Option<&RecordingMetadata>, ctx: &Ctx<'_>, sub: usize) -> Option<(CallDirection, DirectionSource)> {
     if let Some((o, basis)) = ctx.originator {
-        let d = if o == sub {
-            CallDirection::Outgoing
-        } else {
-            CallDirection::Incoming
-        };
+        let d = if o == sub { CallDirection::Outgoing } else { CallDirection::Incoming };
         let s = match basis {
             OriginBasis::Hint => DirectionSource::CallerHint,
             OriginBasis::FromHeader => DirectionSource::FromHeader,
@@ -744,8 +656,8 @@ fn direction(
         DirectionHint::RecordedParty(a) => normalize_aor(a),
         _ => None,
     });
-    let recorded_is_other = recorded
-        .is_some_and(|r| !ctx.cands[sub].matches(&r) && ctx.cands.iter().any(|c| c.matches(&r)));
+    let recorded_is_other =
+        recorded.is_some_and(|r| !ctx.cands[sub].matches(&r) && ctx.cands.iter().any(|c| c.matches(&r)));
     let d = match (d, recorded_is_other) {
         (d, false) => d,
         (CallDirection::Incoming, true) => CallDirection::Outgoing,
@@ -759,11 +671,7 @@ mod tests {
     use super::*;
 
     fn two(labels: [Option<&str>; 2]) -> Vec<SdpStream> {
-        labels
-            .iter()
-            .enumerate()
-            .map(|(i, l)| SdpStream::new(i, *l, MediaDirection::SendOnly))
-            .collect()
+        labels.iter().enumerate().map(|(i, l)| SdpStream::new(i, *l, MediaDirection::SendOnly)).collect()
     }
 
     #[test]
@@ -782,16 +690,10 @@ mod tests {
         assert_eq!(map.parties.verdict, PartyVerdict::Decided);
         assert_eq!(map.parties.source, PartySource::InviteHeaders);
         assert_eq!(map.parties.direction, Some(CallDirection::Incoming));
-        assert_eq!(
-            map.parties.caller.as_ref().and_then(|p| p.name.as_deref()),
-            Some("Fraudster")
-        );
+        assert_eq!(map.parties.caller.as_ref().and_then(|p| p.name.as_deref()), Some("Fraudster"));
         assert!(map.is_inferred());
 
-        let input = LegMapInput {
-            sdp_order: SdpOrder::OriginatorSecond,
-            ..input
-        };
+        let input = LegMapInput { sdp_order: SdpOrder::OriginatorSecond, ..input };
         let map = map_legs(&input, |aor| aor.contains("1230001"));
         assert_eq!(map.streams[0].role, LegRole::Subscriber);
         assert_eq!(map.streams[1].role, LegRole::Caller);
@@ -800,13 +702,7 @@ mod tests {
     #[test]
     fn no_metadata_and_no_parties_leaves_everything_unknown() {
         let streams = two([None, None]);
-        let map = map_legs(
-            &LegMapInput {
-                streams: &streams,
-                ..LegMapInput::default()
-            },
-            |_| true,
-        );
+        let map = map_legs(&LegMapInput { streams: &streams, ..LegMapInput::default() }, |_| true);
         assert!(map.streams.iter().all(|s| s.role == LegRole::Unknown));
         assert_eq!(map.parties.verdict, PartyVerdict::Undetermined);
         assert_eq!(map.parties.source, PartySource::Unavailable);
@@ -826,10 +722,7 @@ mod tests {
         );
         assert_eq!(map.streams[0].role, LegRole::Mixed);
         assert_eq!(map.parties.verdict, PartyVerdict::Decided);
-        assert_eq!(
-            map.parties.subscriber.and_then(|p| p.aor).as_deref(),
-            Some("sip:b@x")
-        );
+        assert_eq!(map.parties.subscriber.and_then(|p| p.aor).as_deref(), Some("sip:b@x"));
     }
 
     #[test]
@@ -880,34 +773,22 @@ mod tests {
         for (id, aor) in [("a", "sip:+1555000@x"), ("b", "sip:+1555123@y")] {
             meta.participants.push(crate::model::Participant {
                 id: id.into(),
-                name_ids: vec![crate::model::NameId {
-                    aor: aor.into(),
-                    ..crate::model::NameId::default()
-                }],
+                name_ids: vec![crate::model::NameId { aor: aor.into(), ..crate::model::NameId::default() }],
             });
         }
         meta.direction_hints = vec![DirectionHint::Direction(CallDirection::Outgoing)];
         let run = |meta: &RecordingMetadata| {
-            map_legs(
-                &LegMapInput {
-                    streams: &streams,
-                    metadata: Some(meta),
-                    ..LegMapInput::default()
-                },
-                |aor| aor.contains("123"),
-            )
+            map_legs(&LegMapInput { streams: &streams, metadata: Some(meta), ..LegMapInput::default() }, |aor| {
+                aor.contains("123")
+            })
             .parties
         };
         // The recorded party is taken to be the subscriber when not named.
         let parties = run(&meta);
         assert_eq!(parties.direction, Some(CallDirection::Outgoing));
-        assert_eq!(
-            parties.direction_source,
-            Some(DirectionSource::RecordedPartyHint)
-        );
+        assert_eq!(parties.direction_source, Some(DirectionSource::RecordedPartyHint));
         // Named as the other party: the subscriber's direction is the opposite.
-        meta.direction_hints
-            .push(DirectionHint::RecordedParty("+1555000@x".into()));
+        meta.direction_hints.push(DirectionHint::RecordedParty("+1555000@x".into()));
         assert_eq!(run(&meta).direction, Some(CallDirection::Incoming));
     }
 
@@ -921,19 +802,10 @@ mod tests {
 
     #[test]
     fn media_direction_attribute_names() {
-        assert_eq!(
-            MediaDirection::from_attribute("SENDONLY"),
-            Some(MediaDirection::SendOnly)
-        );
-        assert_eq!(
-            MediaDirection::from_attribute("inactive"),
-            Some(MediaDirection::Inactive)
-        );
+        assert_eq!(MediaDirection::from_attribute("SENDONLY"), Some(MediaDirection::SendOnly));
+        assert_eq!(MediaDirection::from_attribute("inactive"), Some(MediaDirection::Inactive));
         assert_eq!(MediaDirection::from_attribute("label"), None);
-        assert_eq!(
-            SrcVendor::RibbonSonus.sdp_order(),
-            SdpOrder::OriginatorSecond
-        );
+        assert_eq!(SrcVendor::RibbonSonus.sdp_order(), SdpOrder::OriginatorSecond);
         assert_eq!(SrcVendor::OracleAcme.sdp_order(), SdpOrder::OriginatorFirst);
     }
 }

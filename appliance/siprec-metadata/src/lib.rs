@@ -103,12 +103,12 @@ mod xml;
 pub use aor::{aor_user, display_name, normalize_aor};
 pub use error::MetadataError;
 pub use legs::{
-    CallParties, DirectionSource, LegMap, LegMapInput, LegRole, MediaDirection, Party, PartySource,
-    PartyVerdict, SdpOrder, SdpStream, SrcVendor, StreamBasis, StreamLeg, map_legs,
+    CallParties, DirectionSource, LegMap, LegMapInput, LegRole, MediaDirection, Party, PartySource, PartyVerdict,
+    SdpOrder, SdpStream, SrcVendor, StreamBasis, StreamLeg, map_legs,
 };
 pub use model::{
-    CallDirection, CopiedHeader, DanglingReference, DataMode, Dialect, DirectionHint, Group,
-    NameId, OriginalCallHeaders, Participant, ParticipantSessionAssoc, ParticipantStreamAssoc,
-    RecordingMetadata, Session, SessionRecordingAssoc, Stream, StreamMode, VendorField,
+    CallDirection, CopiedHeader, DanglingReference, DataMode, Dialect, DirectionHint, Group, NameId,
+    OriginalCallHeaders, Participant, ParticipantSessionAssoc, ParticipantStreamAssoc, RecordingMetadata, Session,
+    SessionRecordingAssoc, Stream, StreamMode, VendorField,
 };
 pub use parse::{ParseLimits, parse_metadata, parse_metadata_with};

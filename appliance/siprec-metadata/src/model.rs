@@ -197,17 +197,12 @@ pub struct OriginalCallHeaders {
 impl OriginalCallHeaders {
     /// `(name, value)` pairs in order.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries
-            .iter()
-            .map(|h| (h.name.as_str(), h.value.as_str()))
+        self.entries.iter().map(|h| (h.name.as_str(), h.value.as_str()))
     }
 
     /// All values of a header, compared case-insensitively.
     pub fn values<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
-        self.entries
-            .iter()
-            .filter(move |h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str())
+        self.entries.iter().filter(move |h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
     }
 
     /// First value of a header.
@@ -360,19 +355,14 @@ impl RecordingMetadata {
     /// A participant is still in the call unless every session association it
     /// has was ended by a `disassociate-time`.
     pub fn is_participant_active(&self, participant_id: &str) -> bool {
-        let mut assocs = self
-            .participant_session_assocs
-            .iter()
-            .filter(|a| a.participant_id == participant_id)
-            .peekable();
+        let mut assocs =
+            self.participant_session_assocs.iter().filter(|a| a.participant_id == participant_id).peekable();
         assocs.peek().is_none() || assocs.any(ParticipantSessionAssoc::is_active)
     }
 
     /// Participants still in the call, in document order.
     pub fn active_participants(&self) -> impl Iterator<Item = &Participant> {
-        self.participants
-            .iter()
-            .filter(|p| self.is_participant_active(&p.id))
+        self.participants.iter().filter(|p| self.is_participant_active(&p.id))
     }
 
     /// Ids of the active participants that send this stream, without duplicates.
@@ -392,9 +382,7 @@ impl RecordingMetadata {
 
     /// Whether any active association names a sender.
     pub fn has_send_associations(&self) -> bool {
-        self.participant_stream_assocs
-            .iter()
-            .any(|a| a.is_active() && !a.send.is_empty())
+        self.participant_stream_assocs.iter().any(|a| a.is_active() && !a.send.is_empty())
     }
 
     /// Ids that refer to nothing: the SRC's bookkeeping is broken somewhere.
@@ -405,20 +393,13 @@ impl RecordingMetadata {
         let mut out = Vec::new();
         let mut check = |referrer: &'static str, id: &str, known: bool| {
             if !known {
-                out.push(DanglingReference {
-                    referrer,
-                    id: id.to_owned(),
-                });
+                out.push(DanglingReference { referrer, id: id.to_owned() });
             }
         };
         let session_known = |id: &str| self.sessions.iter().any(|s| s.id == id);
         for s in &self.sessions {
             if let Some(g) = &s.group_ref {
-                check(
-                    "session/group-ref",
-                    g,
-                    self.groups.iter().any(|x| &x.id == g),
-                );
+                check("session/group-ref", g, self.groups.iter().any(|x| &x.id == g));
             }
         }
         for s in &self.streams {
@@ -427,11 +408,7 @@ impl RecordingMetadata {
             }
         }
         for a in &self.session_recording_assocs {
-            check(
-                "sessionrecordingassoc/session_id",
-                &a.session_id,
-                session_known(&a.session_id),
-            );
+            check("sessionrecordingassoc/session_id", &a.session_id, session_known(&a.session_id));
         }
         for a in &self.participant_session_assocs {
             check(
@@ -439,11 +416,7 @@ impl RecordingMetadata {
                 &a.participant_id,
                 self.participant(&a.participant_id).is_some(),
             );
-            check(
-                "participantsessionassoc/session_id",
-                &a.session_id,
-                session_known(&a.session_id),
-            );
+            check("participantsessionassoc/session_id", &a.session_id, session_known(&a.session_id));
         }
         for a in &self.participant_stream_assocs {
             check(
@@ -467,11 +440,7 @@ mod tests {
     use super::*;
 
     fn header(name: &str, value: &str) -> CopiedHeader {
-        CopiedHeader {
-            name: name.into(),
-            value: value.into(),
-            participant_id: None,
-        }
+        CopiedHeader { name: name.into(), value: value.into(), participant_id: None }
     }
 
     #[test]
@@ -479,10 +448,7 @@ mod tests {
         let h = OriginalCallHeaders {
             entries: vec![
                 header("From", "<sip:1@a>"),
-                header(
-                    "p-asserted-identity",
-                    "<sip:+15551230001;verstat=TN-Validation-Passed@ims.example;user=phone>",
-                ),
+                header("p-asserted-identity", "<sip:+15551230001;verstat=TN-Validation-Passed@ims.example;user=phone>"),
             ],
         };
         assert_eq!(h.verstat(), Some("TN-Validation-Passed"));
@@ -493,9 +459,7 @@ mod tests {
 
     #[test]
     fn verstat_absent_or_empty_is_none() {
-        let h = OriginalCallHeaders {
-            entries: vec![header("P-Asserted-Identity", "<sip:1@a;verstat=>")],
-        };
+        let h = OriginalCallHeaders { entries: vec![header("P-Asserted-Identity", "<sip:1@a;verstat=>")] };
         assert_eq!(h.verstat(), None);
         assert!(OriginalCallHeaders::default().is_empty());
     }
@@ -503,10 +467,7 @@ mod tests {
     #[test]
     fn participant_without_session_assoc_is_active() {
         let mut m = RecordingMetadata::default();
-        m.participants.push(Participant {
-            id: "p".into(),
-            name_ids: vec![],
-        });
+        m.participants.push(Participant { id: "p".into(), name_ids: vec![] });
         assert!(m.is_participant_active("p"));
         m.participant_session_assocs.push(ParticipantSessionAssoc {
             participant_id: "p".into(),

@@ -17,8 +17,8 @@ use roxmltree::{Document, Node, ParsingOptions};
 
 use crate::error::MetadataError;
 use crate::model::{
-    DataMode, Dialect, Group, NameId, Participant, ParticipantSessionAssoc, ParticipantStreamAssoc,
-    RecordingMetadata, Session, SessionRecordingAssoc, Stream, StreamMode,
+    DataMode, Dialect, Group, NameId, Participant, ParticipantSessionAssoc, ParticipantStreamAssoc, RecordingMetadata,
+    Session, SessionRecordingAssoc, Stream, StreamMode,
 };
 use crate::vendor;
 use crate::xml::{attr, child_text, element_key, elements, key, non_empty_text, text};
@@ -38,11 +38,7 @@ pub struct ParseLimits {
 
 impl Default for ParseLimits {
     fn default() -> Self {
-        Self {
-            max_bytes: 256 * 1024,
-            max_depth: 32,
-            max_nodes: 20_000,
-        }
+        Self { max_bytes: 256 * 1024, max_depth: 32, max_nodes: 20_000 }
     }
 }
 
@@ -60,19 +56,11 @@ pub fn parse_metadata(body: &[u8]) -> Result<RecordingMetadata, MetadataError> {
 }
 
 /// Parses a metadata body with explicit limits.
-pub fn parse_metadata_with(
-    body: &[u8],
-    limits: &ParseLimits,
-) -> Result<RecordingMetadata, MetadataError> {
+pub fn parse_metadata_with(body: &[u8], limits: &ParseLimits) -> Result<RecordingMetadata, MetadataError> {
     if body.len() > limits.max_bytes {
-        return Err(MetadataError::TooLarge {
-            size: body.len(),
-            limit: limits.max_bytes,
-        });
+        return Err(MetadataError::TooLarge { size: body.len(), limit: limits.max_bytes });
     }
-    let text = std::str::from_utf8(body).map_err(|e| MetadataError::NotUtf8 {
-        valid_up_to: e.valid_up_to(),
-    })?;
+    let text = std::str::from_utf8(body).map_err(|e| MetadataError::NotUtf8 { valid_up_to: e.valid_up_to() })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         return Err(MetadataError::Empty);
@@ -82,11 +70,7 @@ pub fn parse_metadata_with(
     if text.contains("<!DOCTYPE") || text.contains("<!ENTITY") {
         return Err(MetadataError::DtdForbidden);
     }
-    let options = ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: limits.max_nodes,
-        ..ParsingOptions::default()
-    };
+    let options = ParsingOptions { allow_dtd: false, nodes_limit: limits.max_nodes, ..ParsingOptions::default() };
     let doc = Document::parse_with_options(text, options).map_err(|e| xml_error(e, limits))?;
     let root = doc.root_element();
     check_depth(root, limits.max_depth)?;
@@ -96,16 +80,10 @@ pub fn parse_metadata_with(
 fn xml_error(e: roxmltree::Error, limits: &ParseLimits) -> MetadataError {
     match e {
         roxmltree::Error::DtdDetected => MetadataError::DtdForbidden,
-        roxmltree::Error::NodesLimitReached => MetadataError::TooManyNodes {
-            limit: limits.max_nodes,
-        },
+        roxmltree::Error::NodesLimitReached => MetadataError::TooManyNodes { limit: limits.max_nodes },
         other => {
             let pos = other.pos();
-            MetadataError::Malformed {
-                line: pos.row,
-                column: pos.col,
-                reason: other.to_string(),
-            }
+            MetadataError::Malformed { line: pos.row, column: pos.col, reason: other.to_string() }
         }
     }
 }
@@ -126,9 +104,7 @@ fn build(root: Node<'_, '_>) -> Result<RecordingMetadata, MetadataError> {
         "recording" => Dialect::Rfc7865,
         "recordingmetadata" => Dialect::SiprecContainer,
         _ => {
-            return Err(MetadataError::NotRecordingMetadata {
-                root: root.tag_name().name().to_owned(),
-            });
+            return Err(MetadataError::NotRecordingMetadata { root: root.tag_name().name().to_owned() });
         }
     };
     let mut m = RecordingMetadata {
@@ -205,9 +181,7 @@ fn id_of(node: Node<'_, '_>, rfc_key: &str, pre_rfc: &mut bool) -> String {
 }
 
 fn session_ref(node: Node<'_, '_>) -> String {
-    attr(node, "sessionid")
-        .or_else(|| attr(node, "session"))
-        .unwrap_or_default()
+    attr(node, "sessionid").or_else(|| attr(node, "session")).unwrap_or_default()
 }
 
 fn session(node: Node<'_, '_>, pre_rfc: &mut bool) -> Session {
@@ -259,10 +233,7 @@ fn participant(node: Node<'_, '_>, m: &mut RecordingMetadata, pre_rfc: &mut bool
             lang: name_node.and_then(|n| attr(n, "lang")),
         });
     }
-    let mut assoc = ParticipantStreamAssoc {
-        participant_id: id.clone(),
-        ..ParticipantStreamAssoc::default()
-    };
+    let mut assoc = ParticipantStreamAssoc { participant_id: id.clone(), ..ParticipantStreamAssoc::default() };
     read_send_recv(node, &mut assoc);
     if !assoc.send.is_empty() || !assoc.recv.is_empty() {
         *pre_rfc = true;
@@ -273,8 +244,7 @@ fn participant(node: Node<'_, '_>, m: &mut RecordingMetadata, pre_rfc: &mut bool
         m.participant_session_assocs.push(ParticipantSessionAssoc {
             participant_id: id.clone(),
             session_id,
-            associate_time: child_text(node, "associatetime")
-                .or_else(|| child_text(node, "starttime")),
+            associate_time: child_text(node, "associatetime").or_else(|| child_text(node, "starttime")),
             disassociate_time: child_text(node, "disassociatetime"),
         });
     }
@@ -337,10 +307,7 @@ mod tests {
         .unwrap();
         assert_eq!(m.data_mode, DataMode::Partial);
         assert_eq!(m.dialect, Dialect::Rfc7865);
-        assert_eq!(
-            m.namespace.as_deref(),
-            Some("urn:ietf:params:xml:ns:recording:1")
-        );
+        assert_eq!(m.namespace.as_deref(), Some("urn:ietf:params:xml:ns:recording:1"));
     }
 
     #[test]
@@ -351,8 +318,7 @@ mod tests {
 
     #[test]
     fn unknown_datamode_is_refused() {
-        let err =
-            parse_metadata(b"<recording><dataMode>sometimes</dataMode></recording>").unwrap_err();
+        let err = parse_metadata(b"<recording><dataMode>sometimes</dataMode></recording>").unwrap_err();
         assert_eq!(err, MetadataError::InvalidDataMode("sometimes".into()));
         assert!(err.to_string().contains("sometimes"));
     }
@@ -364,29 +330,17 @@ mod tests {
 
     #[test]
     fn limits_are_enforced() {
-        let limits = ParseLimits {
-            max_bytes: 10,
-            ..ParseLimits::default()
-        };
+        let limits = ParseLimits { max_bytes: 10, ..ParseLimits::default() };
         assert_eq!(
             parse_metadata_with(b"<recording></recording>", &limits),
-            Err(MetadataError::TooLarge {
-                size: 23,
-                limit: 10
-            })
+            Err(MetadataError::TooLarge { size: 23, limit: 10 })
         );
-        let limits = ParseLimits {
-            max_nodes: 3,
-            ..ParseLimits::default()
-        };
+        let limits = ParseLimits { max_nodes: 3, ..ParseLimits::default() };
         assert_eq!(
             parse_metadata_with(b"<recording><a/><b/><c/><d/></recording>", &limits),
             Err(MetadataError::TooManyNodes { limit: 3 })
         );
-        let limits = ParseLimits {
-            max_depth: 2,
-            ..ParseLimits::default()
-        };
+        let limits = ParseLimits { max_depth: 2, ..ParseLimits::default() };
         assert_eq!(
             parse_metadata_with(b"<recording><a><b/></a></recording>", &limits),
             Err(MetadataError::TooDeep { limit: 2 })

@@ -3,8 +3,8 @@
 //! The rules are documented on [`RecordingMetadata::apply_update`].
 
 use crate::model::{
-    CopiedHeader, DataMode, DirectionHint, ParticipantSessionAssoc, ParticipantStreamAssoc,
-    RecordingMetadata, SessionRecordingAssoc, VendorField,
+    CopiedHeader, DataMode, DirectionHint, ParticipantSessionAssoc, ParticipantStreamAssoc, RecordingMetadata,
+    SessionRecordingAssoc, VendorField,
 };
 
 impl RecordingMetadata {
@@ -39,21 +39,13 @@ impl RecordingMetadata {
             return;
         }
         for g in update.groups {
-            match self
-                .groups
-                .iter_mut()
-                .find(|x| !g.id.is_empty() && x.id == g.id)
-            {
+            match self.groups.iter_mut().find(|x| !g.id.is_empty() && x.id == g.id) {
                 Some(x) => keep_newer(&mut x.associate_time, g.associate_time),
                 None => self.groups.push(g),
             }
         }
         for s in update.sessions {
-            match self
-                .sessions
-                .iter_mut()
-                .find(|x| !s.id.is_empty() && x.id == s.id)
-            {
+            match self.sessions.iter_mut().find(|x| !s.id.is_empty() && x.id == s.id) {
                 Some(x) => {
                     keep_newer(&mut x.group_ref, s.group_ref);
                     keep_newer(&mut x.start_time, s.start_time);
@@ -69,22 +61,14 @@ impl RecordingMetadata {
             }
         }
         for p in update.participants {
-            match self
-                .participants
-                .iter_mut()
-                .find(|x| !p.id.is_empty() && x.id == p.id)
-            {
+            match self.participants.iter_mut().find(|x| !p.id.is_empty() && x.id == p.id) {
                 Some(x) if !p.name_ids.is_empty() => x.name_ids = p.name_ids,
                 Some(_) => {}
                 None => self.participants.push(p),
             }
         }
         for s in update.streams {
-            match self
-                .streams
-                .iter_mut()
-                .find(|x| !s.id.is_empty() && x.id == s.id)
-            {
+            match self.streams.iter_mut().find(|x| !s.id.is_empty() && x.id == s.id) {
                 Some(x) => {
                     keep_newer(&mut x.session_id, s.session_id);
                     keep_newer(&mut x.label, s.label);
@@ -102,10 +86,7 @@ impl RecordingMetadata {
         for a in update.participant_stream_assocs {
             merge_participant_stream(&mut self.participant_stream_assocs, a);
         }
-        replace_headers(
-            &mut self.original_call.entries,
-            update.original_call.entries,
-        );
+        replace_headers(&mut self.original_call.entries, update.original_call.entries);
         replace_fields(&mut self.vendor_fields, update.vendor_fields);
         replace_hints(&mut self.direction_hints, update.direction_hints);
     }
@@ -128,10 +109,7 @@ fn merge_session_recording(list: &mut Vec<SessionRecordingAssoc>, a: SessionReco
 }
 
 fn merge_participant_session(list: &mut Vec<ParticipantSessionAssoc>, a: ParticipantSessionAssoc) {
-    match list
-        .iter_mut()
-        .find(|x| x.participant_id == a.participant_id && x.session_id == a.session_id)
-    {
+    match list.iter_mut().find(|x| x.participant_id == a.participant_id && x.session_id == a.session_id) {
         Some(x) => {
             keep_newer(&mut x.associate_time, a.associate_time);
             keep_newer(&mut x.disassociate_time, a.disassociate_time);
@@ -141,10 +119,7 @@ fn merge_participant_session(list: &mut Vec<ParticipantSessionAssoc>, a: Partici
 }
 
 fn merge_participant_stream(list: &mut Vec<ParticipantStreamAssoc>, a: ParticipantStreamAssoc) {
-    match list
-        .iter_mut()
-        .find(|x| x.participant_id == a.participant_id && x.is_active())
-    {
+    match list.iter_mut().find(|x| x.participant_id == a.participant_id && x.is_active()) {
         Some(x) if a.disassociate_time.is_some() => {
             x.disassociate_time = a.disassociate_time;
         }
@@ -158,18 +133,12 @@ fn merge_participant_stream(list: &mut Vec<ParticipantStreamAssoc>, a: Participa
 }
 
 fn replace_headers(old: &mut Vec<CopiedHeader>, new: Vec<CopiedHeader>) {
-    old.retain(|o| {
-        !new.iter()
-            .any(|n| n.name.eq_ignore_ascii_case(&o.name) && n.participant_id == o.participant_id)
-    });
+    old.retain(|o| !new.iter().any(|n| n.name.eq_ignore_ascii_case(&o.name) && n.participant_id == o.participant_id));
     old.extend(new);
 }
 
 fn replace_fields(old: &mut Vec<VendorField>, new: Vec<VendorField>) {
-    old.retain(|o| {
-        !new.iter()
-            .any(|n| n.name == o.name && n.participant_id == o.participant_id)
-    });
+    old.retain(|o| !new.iter().any(|n| n.name == o.name && n.participant_id == o.participant_id));
     old.extend(new);
 }
 
@@ -196,10 +165,7 @@ mod tests {
     use crate::model::{CallDirection, Participant, Session};
 
     fn partial() -> RecordingMetadata {
-        RecordingMetadata {
-            data_mode: DataMode::Partial,
-            ..RecordingMetadata::default()
-        }
+        RecordingMetadata { data_mode: DataMode::Partial, ..RecordingMetadata::default() }
     }
 
     #[test]
@@ -266,41 +232,19 @@ mod tests {
 
     #[test]
     fn hints_are_replaced_per_scope() {
-        let caller = |p: &str| DirectionHint::ParticipantIsCaller {
-            participant_id: p.into(),
-        };
-        let callee = |p: &str| DirectionHint::ParticipantIsCallee {
-            participant_id: p.into(),
-        };
+        let caller = |p: &str| DirectionHint::ParticipantIsCaller { participant_id: p.into() };
+        let callee = |p: &str| DirectionHint::ParticipantIsCallee { participant_id: p.into() };
         let mut m = RecordingMetadata {
-            direction_hints: vec![
-                caller("a"),
-                callee("b"),
-                DirectionHint::Direction(CallDirection::Incoming),
-            ],
+            direction_hints: vec![caller("a"), callee("b"), DirectionHint::Direction(CallDirection::Incoming)],
             ..RecordingMetadata::default()
         };
         let mut u = partial();
         u.direction_hints = vec![callee("a")];
         m.apply_update(u);
-        assert_eq!(
-            m.direction_hints,
-            [
-                callee("b"),
-                DirectionHint::Direction(CallDirection::Incoming),
-                callee("a")
-            ]
-        );
+        assert_eq!(m.direction_hints, [callee("b"), DirectionHint::Direction(CallDirection::Incoming), callee("a")]);
         let mut u = partial();
         u.direction_hints = vec![DirectionHint::Direction(CallDirection::Outgoing)];
         m.apply_update(u);
-        assert_eq!(
-            m.direction_hints,
-            [
-                callee("b"),
-                callee("a"),
-                DirectionHint::Direction(CallDirection::Outgoing)
-            ]
-        );
+        assert_eq!(m.direction_hints, [callee("b"), callee("a"), DirectionHint::Direction(CallDirection::Outgoing)]);
     }
 }

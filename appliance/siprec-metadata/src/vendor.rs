@@ -39,11 +39,7 @@ pub(crate) fn collect(root: Node<'_, '_>, m: &mut RecordingMetadata) {
         if let Some(d) = attr(node, "direction").and_then(|v| direction(&v)) {
             m.direction_hints.push(DirectionHint::Direction(d));
         }
-        let scope = if k == "participant" {
-            attr(node, "participantid").or_else(|| attr(node, "id"))
-        } else {
-            scope
-        };
+        let scope = if k == "participant" { attr(node, "participantid").or_else(|| attr(node, "id")) } else { scope };
         if !visit(node, &k, scope.as_deref(), m) {
             let children: Vec<_> = elements(node).collect();
             stack.extend(children.into_iter().rev().map(|c| (c, scope.clone())));
@@ -67,10 +63,8 @@ fn visit(node: Node<'_, '_>, k: &str, scope: Option<&str>, m: &mut RecordingMeta
                 return false;
             };
             let name = canonical_header(&label).map_or(label, str::to_owned);
-            let values: Vec<String> = elements(node)
-                .filter(|c| element_key(*c) == "value")
-                .filter_map(non_empty_text)
-                .collect();
+            let values: Vec<String> =
+                elements(node).filter(|c| element_key(*c) == "value").filter_map(non_empty_text).collect();
             if values.is_empty() {
                 push_header(m, &name, text(node), scope);
             }
@@ -102,8 +96,8 @@ fn visit(node: Node<'_, '_>, k: &str, scope: Option<&str>, m: &mut RecordingMeta
             }
             true
         }
-        "ucid" | "callerorig" | "requesturi" | "inrealm" | "outrealm" | "realm" | "avayaucid"
-        | "genesysuuid" | "gcid" => {
+        "ucid" | "callerorig" | "requesturi" | "inrealm" | "outrealm" | "realm" | "avayaucid" | "genesysuuid"
+        | "gcid" => {
             push_field(m, node, scope);
             true
         }
@@ -137,12 +131,8 @@ fn broadworks(node: Node<'_, '_>, m: &mut RecordingMetadata) {
     while let Some(n) = stack.pop() {
         let k = element_key(n);
         match k.as_str() {
-            "origcall" => m
-                .direction_hints
-                .push(DirectionHint::Direction(CallDirection::Outgoing)),
-            "termcall" => m
-                .direction_hints
-                .push(DirectionHint::Direction(CallDirection::Incoming)),
+            "origcall" => m.direction_hints.push(DirectionHint::Direction(CallDirection::Outgoing)),
+            "termcall" => m.direction_hints.push(DirectionHint::Direction(CallDirection::Incoming)),
             _ => {}
         }
         let children: Vec<_> = elements(n).collect();
@@ -189,9 +179,7 @@ fn push_field(m: &mut RecordingMetadata, node: Node<'_, '_>, scope: Option<&str>
 fn party_role(value: &str) -> Option<bool> {
     match crate::xml::key(value.trim()).as_str() {
         "true" | "calling" | "caller" | "originator" | "orig" | "originating" => Some(true),
-        "false" | "called" | "callee" | "terminator" | "term" | "terminating" | "answering" => {
-            Some(false)
-        }
+        "false" | "called" | "callee" | "terminator" | "term" | "terminating" | "answering" => Some(false),
         _ => None,
     }
 }
@@ -253,10 +241,7 @@ mod tests {
             br#"<recording><session session_id="s" direction="inbound"/><callingParty>true</callingParty></recording>"#,
         )
         .unwrap();
-        assert_eq!(
-            m.direction_hints,
-            [DirectionHint::Direction(CallDirection::Incoming)]
-        );
+        assert_eq!(m.direction_hints, [DirectionHint::Direction(CallDirection::Incoming)]);
     }
 
     #[test]
@@ -265,9 +250,6 @@ mod tests {
             br#"<recording><extensiondata><header name="Identity">eyJhbGc</header><header>no name</header></extensiondata></recording>"#,
         )
         .unwrap();
-        assert_eq!(
-            m.original_call.pairs().collect::<Vec<_>>(),
-            [("Identity", "eyJhbGc")]
-        );
+        assert_eq!(m.original_call.pairs().collect::<Vec<_>>(), [("Identity", "eyJhbGc")]);
     }
 }

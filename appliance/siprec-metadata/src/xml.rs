@@ -10,10 +10,7 @@ use roxmltree::Node;
 
 /// Matching key of a local name: lower case, `-` and `_` removed.
 pub(crate) fn key(name: &str) -> String {
-    name.chars()
-        .filter(|c| !matches!(c, '-' | '_'))
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
+    name.chars().filter(|c| !matches!(c, '-' | '_')).map(|c| c.to_ascii_lowercase()).collect()
 }
 
 /// Matching key of an element's local name.
@@ -22,9 +19,7 @@ pub(crate) fn element_key(node: Node<'_, '_>) -> String {
 }
 
 /// Element children, in document order.
-pub(crate) fn elements<'a, 'input>(
-    node: Node<'a, 'input>,
-) -> impl Iterator<Item = Node<'a, 'input>> + use<'a, 'input> {
+pub(crate) fn elements<'a, 'input>(node: Node<'a, 'input>) -> impl Iterator<Item = Node<'a, 'input>> + use<'a, 'input> {
     node.children().filter(Node::is_element)
 }
 
@@ -45,17 +40,12 @@ pub(crate) fn non_empty_text(node: Node<'_, '_>) -> Option<String> {
 
 /// Non-blank text of the first child element whose key is `child_key`.
 pub(crate) fn child_text(node: Node<'_, '_>, child_key: &str) -> Option<String> {
-    elements(node)
-        .find(|c| element_key(*c) == child_key)
-        .and_then(non_empty_text)
+    elements(node).find(|c| element_key(*c) == child_key).and_then(non_empty_text)
 }
 
 /// Trimmed, non-blank value of the first attribute whose key is `attr_key`.
 pub(crate) fn attr(node: Node<'_, '_>, attr_key: &str) -> Option<String> {
-    node.attributes()
-        .find(|a| key(a.name()) == attr_key)
-        .map(|a| a.value().trim().to_owned())
-        .filter(|v| !v.is_empty())
+    node.attributes().find(|a| key(a.name()) == attr_key).map(|a| a.value().trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 mod common;
 
 use callguard_siprec_metadata::{
-    CallDirection, DataMode, Dialect, DirectionHint, DirectionSource, LegMap, LegMapInput, LegRole,
-    MediaDirection, PartySource, PartyVerdict, RecordingMetadata, SdpOrder, SdpStream, SrcVendor,
-    StreamBasis, map_legs, parse_metadata,
+    CallDirection, DataMode, Dialect, DirectionHint, DirectionSource, LegMap, LegMapInput, LegRole, MediaDirection,
+    PartySource, PartyVerdict, RecordingMetadata, SdpOrder, SdpStream, SrcVendor, StreamBasis, map_legs,
+    parse_metadata,
 };
 use common::{fixture, is_subscriber, sdp};
 
@@ -15,14 +15,7 @@ fn load(name: &str) -> RecordingMetadata {
 }
 
 fn map(meta: &RecordingMetadata, streams: &[SdpStream]) -> LegMap {
-    map_legs(
-        &LegMapInput {
-            streams,
-            metadata: Some(meta),
-            ..LegMapInput::default()
-        },
-        is_subscriber,
-    )
+    map_legs(&LegMapInput { streams, metadata: Some(meta), ..LegMapInput::default() }, is_subscriber)
 }
 
 fn roles(map: &LegMap) -> Vec<LegRole> {
@@ -46,28 +39,16 @@ fn rfc7865_complete_is_read_in_full() {
     let m = load("rfc7865_complete.xml");
     assert_eq!(m.data_mode, DataMode::Complete);
     assert_eq!(m.dialect, Dialect::Rfc7865);
-    assert_eq!(
-        m.namespace.as_deref(),
-        Some("urn:ietf:params:xml:ns:recording:1")
-    );
+    assert_eq!(m.namespace.as_deref(), Some("urn:ietf:params:xml:ns:recording:1"));
     assert_eq!(m.groups.len(), 1);
-    assert_eq!(
-        m.sessions[0].group_ref.as_deref(),
-        Some(m.groups[0].id.as_str())
-    );
+    assert_eq!(m.sessions[0].group_ref.as_deref(), Some(m.groups[0].id.as_str()));
     assert_eq!(m.sessions[0].sip_session_ids.len(), 1);
-    assert_eq!(
-        m.sessions[0].start_time.as_deref(),
-        Some("2024-03-05T09:14:02.120Z")
-    );
+    assert_eq!(m.sessions[0].start_time.as_deref(), Some("2024-03-05T09:14:02.120Z"));
     assert_eq!(m.participants.len(), 2);
     let bob = &m.participants[1];
     assert_eq!(bob.name_ids.len(), 2);
     assert_eq!(bob.name_ids[0].lang.as_deref(), Some("en"));
-    assert_eq!(
-        bob.aors(),
-        ["sip:+15551230001@ims.example.net", "tel:+15551230001"]
-    );
+    assert_eq!(bob.aors(), ["sip:+15551230001@ims.example.net", "tel:+15551230001"]);
     assert_eq!(m.streams.len(), 2);
     assert_eq!(m.session_recording_assocs.len(), 1);
     assert_eq!(m.participant_session_assocs.len(), 2);
@@ -82,30 +63,14 @@ fn rfc7865_complete_labels_1_2() {
     let m = load("rfc7865_complete.xml");
     let map = map(&m, &sdp(&[Some("1"), Some("2")]));
     assert_eq!(roles(&map), [LegRole::Caller, LegRole::Subscriber]);
-    assert!(
-        map.streams
-            .iter()
-            .all(|s| s.basis == StreamBasis::LabelAssociation)
-    );
+    assert!(map.streams.iter().all(|s| s.basis == StreamBasis::LabelAssociation));
     let alice = map.streams[0].sender.as_ref().unwrap();
-    assert_eq!(
-        alice.participant_id.as_deref(),
-        Some("UGFydGljaXBhbnQtQWxpY2U=")
-    );
-    assert_eq!(
-        alice.aor.as_deref(),
-        Some("sip:+15550001111@carrier.example.com")
-    );
+    assert_eq!(alice.participant_id.as_deref(), Some("UGFydGljaXBhbnQtQWxpY2U="));
+    assert_eq!(alice.aor.as_deref(), Some("sip:+15550001111@carrier.example.com"));
     assert_eq!(alice.name.as_deref(), Some("Alice Example"));
     assert_eq!(map.parties.verdict, PartyVerdict::Decided);
-    assert_eq!(
-        subscriber_aor(&map),
-        Some("sip:+15551230001@ims.example.net")
-    );
-    assert_eq!(
-        caller_aor(&map),
-        Some("sip:+15550001111@carrier.example.com")
-    );
+    assert_eq!(subscriber_aor(&map), Some("sip:+15551230001@ims.example.net"));
+    assert_eq!(caller_aor(&map), Some("sip:+15550001111@carrier.example.com"));
     assert_eq!(map.parties.source, PartySource::Metadata);
     assert_eq!(map.parties.direction, None);
     assert!(!map.is_inferred());
@@ -116,10 +81,7 @@ fn roles_follow_labels_not_m_line_order() {
     let m = load("rfc7865_complete.xml");
     let map = map(&m, &sdp(&[Some("2"), Some("1")]));
     assert_eq!(roles(&map), [LegRole::Subscriber, LegRole::Caller]);
-    assert_eq!(
-        map.stream_with_role(LegRole::Caller).map(|s| s.index),
-        Some(1)
-    );
+    assert_eq!(map.stream_with_role(LegRole::Caller).map(|s| s.index), Some(1));
 }
 
 #[test]
@@ -137,10 +99,7 @@ fn original_from_sets_the_direction() {
         is_subscriber,
     );
     assert_eq!(map.parties.direction, Some(CallDirection::Incoming));
-    assert_eq!(
-        map.parties.direction_source,
-        Some(DirectionSource::FromHeader)
-    );
+    assert_eq!(map.parties.direction_source, Some(DirectionSource::FromHeader));
     assert_eq!(map.parties.source, PartySource::Metadata);
 }
 
@@ -148,37 +107,13 @@ fn original_from_sets_the_direction() {
 fn ribbon_tns_prefix_and_call_data() {
     let m = load("ribbon_tns_calldata.xml");
     assert_eq!(m.dialect, Dialect::Rfc7865);
-    assert_eq!(
-        m.namespace.as_deref(),
-        Some("urn:ietf:params:xml:ns:recording")
-    );
+    assert_eq!(m.namespace.as_deref(), Some("urn:ietf:params:xml:ns:recording"));
     let names: Vec<&str> = m.original_call.pairs().map(|(n, _)| n).collect();
-    assert_eq!(
-        names,
-        [
-            "From",
-            "To",
-            "Call-ID",
-            "P-Asserted-Identity",
-            "Diversion",
-            "History-Info",
-            "Identity"
-        ]
-    );
-    assert_eq!(
-        m.original_call.from(),
-        Some("\"Unknown Caller\" <sip:+15550004444@198.51.100.20>;tag=8a7b6c5d")
-    );
+    assert_eq!(names, ["From", "To", "Call-ID", "P-Asserted-Identity", "Diversion", "History-Info", "Identity"]);
+    assert_eq!(m.original_call.from(), Some("\"Unknown Caller\" <sip:+15550004444@198.51.100.20>;tag=8a7b6c5d"));
     assert_eq!(m.original_call.verstat(), Some("TN-Validation-Failed"));
-    assert_eq!(
-        m.original_call.first("call-id"),
-        Some("5f0c2d1e-77aa-11ee-9c0d-0242ac120002")
-    );
-    assert!(
-        m.vendor_fields
-            .iter()
-            .any(|f| f.name == "gcid" && f.value == "318845227")
-    );
+    assert_eq!(m.original_call.first("call-id"), Some("5f0c2d1e-77aa-11ee-9c0d-0242ac120002"));
+    assert!(m.vendor_fields.iter().any(|f| f.name == "gcid" && f.value == "318845227"));
     assert_eq!(m.participants[1].display_name(), None);
 }
 
@@ -190,10 +125,7 @@ fn ribbon_originator_sends_label_2() {
     assert_eq!(sender_aor(&map, 1), Some("sip:+15550004444@198.51.100.20"));
     assert_eq!(subscriber_aor(&map), Some("sip:+15551230003@203.0.113.5"));
     assert_eq!(map.parties.direction, Some(CallDirection::Incoming));
-    assert_eq!(
-        map.parties.direction_source,
-        Some(DirectionSource::FromHeader)
-    );
+    assert_eq!(map.parties.direction_source, Some(DirectionSource::FromHeader));
     assert!(!map.is_inferred());
 }
 
@@ -207,44 +139,23 @@ fn oracle_pre_rfc_with_apkt_extensions() {
     assert_eq!(
         m.direction_hints,
         [
-            DirectionHint::ParticipantIsCaller {
-                participant_id: caller_id.into()
-            },
-            DirectionHint::ParticipantIsCallee {
-                participant_id: "QWNtZS1wYXJ0LWNhbGxlZQ==".into()
-            },
+            DirectionHint::ParticipantIsCaller { participant_id: caller_id.into() },
+            DirectionHint::ParticipantIsCallee { participant_id: "QWNtZS1wYXJ0LWNhbGxlZQ==".into() },
         ]
     );
     let pai: Vec<&str> = m.original_call.values("P-Asserted-Identity").collect();
     assert_eq!(pai.len(), 2);
     assert_eq!(pai[1], "<tel:+15550002222>");
-    assert!(
-        m.original_call
-            .entries
-            .iter()
-            .all(|h| h.participant_id.as_deref() == Some(caller_id))
-    );
+    assert!(m.original_call.entries.iter().all(|h| h.participant_id.as_deref() == Some(caller_id)));
     assert_eq!(m.original_call.verstat(), Some("TN-Validation-Passed"));
     assert_eq!(m.original_call.values("Diversion").count(), 1);
     let field = |name: &str| {
-        m.vendor_fields
-            .iter()
-            .find(|f| f.name == name)
-            .map(|f| (f.value.as_str(), f.participant_id.as_deref()))
+        m.vendor_fields.iter().find(|f| f.name == name).map(|f| (f.value.as_str(), f.participant_id.as_deref()))
     };
-    assert_eq!(
-        field("ucid"),
-        Some(("00FA080012AB34CD56EF01;encoding=hex", None))
-    );
+    assert_eq!(field("ucid"), Some(("00FA080012AB34CD56EF01;encoding=hex", None)));
     assert_eq!(field("callerOrig"), Some(("true", None)));
-    assert_eq!(
-        field("in-realm"),
-        Some(("peering-carrier", Some(caller_id)))
-    );
-    assert_eq!(
-        field("request-uri"),
-        Some(("sip:+15551230002@10.20.30.40:5060", Some(caller_id)))
-    );
+    assert_eq!(field("in-realm"), Some(("peering-carrier", Some(caller_id))));
+    assert_eq!(field("request-uri"), Some(("sip:+15551230002@10.20.30.40:5060", Some(caller_id))));
 }
 
 #[test]
@@ -252,19 +163,10 @@ fn oracle_labels_16777227() {
     let m = load("oracle_prerfc_apkt.xml");
     let map = map(&m, &sdp(&[Some("16777227"), Some("16777228")]));
     assert_eq!(roles(&map), [LegRole::Caller, LegRole::Subscriber]);
-    assert_eq!(
-        subscriber_aor(&map),
-        Some("sip:+15551230002@ims.example.net")
-    );
-    assert_eq!(
-        caller_aor(&map),
-        Some("sip:+15550002222@peer.carrier.example")
-    );
+    assert_eq!(subscriber_aor(&map), Some("sip:+15551230002@ims.example.net"));
+    assert_eq!(caller_aor(&map), Some("sip:+15550002222@peer.carrier.example"));
     assert_eq!(map.parties.direction, Some(CallDirection::Incoming));
-    assert_eq!(
-        map.parties.direction_source,
-        Some(DirectionSource::CallerHint)
-    );
+    assert_eq!(map.parties.direction_source, Some(DirectionSource::CallerHint));
 }
 
 #[test]
@@ -283,43 +185,19 @@ fn acme_2011_participant_aor_single_sided_stream() {
 fn broadworks_recording_metadata_single_mixed_stream() {
     let m = load("broadworks_recording_metadata.xml");
     assert_eq!(m.dialect, Dialect::SiprecContainer);
-    assert_eq!(
-        m.namespace.as_deref(),
-        Some("urn:ietf:params:xml:ns:siprec")
-    );
-    assert_eq!(
-        m.sessions[0].group_ref.as_deref(),
-        Some(m.groups[0].id.as_str())
-    );
-    assert_eq!(
-        m.participant_stream_assocs
-            .iter()
-            .map(|a| a.send.len())
-            .sum::<usize>(),
-        2
-    );
-    assert!(m.direction_hints.contains(&DirectionHint::RecordedParty(
-        "2025550143@voip.example.net".into()
-    )));
-    assert!(
-        m.direction_hints
-            .contains(&DirectionHint::Direction(CallDirection::Incoming))
-    );
-    assert!(
-        m.vendor_fields
-            .iter()
-            .any(|f| f.name == "extTrackingID" && f.value == "4411772:1")
-    );
+    assert_eq!(m.namespace.as_deref(), Some("urn:ietf:params:xml:ns:siprec"));
+    assert_eq!(m.sessions[0].group_ref.as_deref(), Some(m.groups[0].id.as_str()));
+    assert_eq!(m.participant_stream_assocs.iter().map(|a| a.send.len()).sum::<usize>(), 2);
+    assert!(m.direction_hints.contains(&DirectionHint::RecordedParty("2025550143@voip.example.net".into())));
+    assert!(m.direction_hints.contains(&DirectionHint::Direction(CallDirection::Incoming)));
+    assert!(m.vendor_fields.iter().any(|f| f.name == "extTrackingID" && f.value == "4411772:1"));
     // The SDP label need not even match: one m-line is the mixed call.
     for label in ["1", "5"] {
         let map = map(&m, &sdp(&[Some(label)]));
         assert_eq!(roles(&map), [LegRole::Mixed]);
         assert_eq!(map.streams[0].sender, None);
         assert_eq!(subscriber_aor(&map), Some("sip:2025550143"));
-        assert_eq!(
-            caller_aor(&map),
-            Some("sip:+15550006666@carrier.example.com")
-        );
+        assert_eq!(caller_aor(&map), Some("sip:+15550006666@carrier.example.com"));
         assert_eq!(map.parties.direction, Some(CallDirection::Incoming));
     }
 }
@@ -336,14 +214,8 @@ fn vendor_noise_is_ignored_labels_0_1() {
     assert_eq!(names, ["AvayaUCID", "GenesysUUID"]);
     let map = map(&m, &sdp(&[Some("0"), Some("1")]));
     assert_eq!(roles(&map), [LegRole::Caller, LegRole::Subscriber]);
-    assert_eq!(
-        sender_aor(&map, 0),
-        Some("sip:+15550008888@carrier.example.com")
-    );
-    assert_eq!(
-        map.streams[0].sender.as_ref().unwrap().name.as_deref(),
-        Some("Appelant Inconnu")
-    );
+    assert_eq!(sender_aor(&map, 0), Some("sip:+15550008888@carrier.example.com"));
+    assert_eq!(map.streams[0].sender.as_ref().unwrap().name.as_deref(), Some("Appelant Inconnu"));
 }
 
 #[test]
@@ -352,10 +224,7 @@ fn avaya_labels_10_20_subscriber_first() {
     assert_eq!(m.dialect, Dialect::Rfc7865);
     let map = map(&m, &sdp(&[Some("10"), Some("20")]));
     assert_eq!(roles(&map), [LegRole::Subscriber, LegRole::Caller]);
-    assert_eq!(
-        subscriber_aor(&map),
-        Some("sip:+15551230006@sbce.example.net")
-    );
+    assert_eq!(subscriber_aor(&map), Some("sip:+15551230006@sbce.example.net"));
     assert_eq!(caller_aor(&map), Some("sip:+15550009999@peer.example.org"));
     assert_eq!(map.parties.direction, None);
 }
@@ -363,20 +232,11 @@ fn avaya_labels_10_20_subscriber_first() {
 #[test]
 fn labels_a_leg_b_leg_case_insensitive() {
     let m = load("labels_a_leg_b_leg.xml");
-    for labels in [
-        [Some("a_leg"), Some("b_leg")],
-        [Some("A_LEG"), Some("B_Leg")],
-    ] {
+    for labels in [[Some("a_leg"), Some("b_leg")], [Some("A_LEG"), Some("B_Leg")]] {
         let map = map(&m, &sdp(&labels));
         assert_eq!(roles(&map), [LegRole::Caller, LegRole::Subscriber]);
-        assert_eq!(
-            subscriber_aor(&map),
-            Some("sip:+15551230007@pbx.example.net")
-        );
-        assert_eq!(
-            map.parties.subscriber.as_ref().unwrap().name.as_deref(),
-            Some("Main Line 7")
-        );
+        assert_eq!(subscriber_aor(&map), Some("sip:+15551230007@pbx.example.net"));
+        assert_eq!(map.parties.subscriber.as_ref().unwrap().name.as_deref(), Some("Main Line 7"));
     }
 }
 
@@ -385,11 +245,7 @@ fn labels_missing_fall_back_to_metadata_stream_order() {
     let m = load("labels_missing.xml");
     let map = map(&m, &sdp(&[None, None]));
     assert_eq!(roles(&map), [LegRole::Subscriber, LegRole::Caller]);
-    assert!(
-        map.streams
-            .iter()
-            .all(|s| s.basis == StreamBasis::StreamOrderAssociation)
-    );
+    assert!(map.streams.iter().all(|s| s.basis == StreamBasis::StreamOrderAssociation));
     assert!(map.is_inferred());
 }
 
@@ -406,15 +262,8 @@ fn no_associations_pair_participants_with_streams_in_order() {
     let m = load("no_associations.xml");
     let map = map(&m, &sdp(&[Some("1"), Some("2")]));
     assert_eq!(roles(&map), [LegRole::Caller, LegRole::Subscriber]);
-    assert!(
-        map.streams
-            .iter()
-            .all(|s| s.basis == StreamBasis::ParticipantOrder)
-    );
-    assert_eq!(
-        subscriber_aor(&map),
-        Some("sip:+15551230001@hosted.example.io")
-    );
+    assert!(map.streams.iter().all(|s| s.basis == StreamBasis::ParticipantOrder));
+    assert_eq!(subscriber_aor(&map), Some("sip:+15551230001@hosted.example.io"));
     assert!(map.is_inferred());
 }
 
@@ -422,10 +271,7 @@ fn no_associations_pair_participants_with_streams_in_order() {
 fn single_stream_sent_and_received_by_one_participant_is_mixed() {
     let m = load("single_stream_role.xml");
     assert!(
-        m.direction_hints
-            .contains(&DirectionHint::ParticipantIsCaller {
-                participant_id: "c2luZ2xlLXBhcnQ=".into()
-            })
+        m.direction_hints.contains(&DirectionHint::ParticipantIsCaller { participant_id: "c2luZ2xlLXBhcnQ=".into() })
     );
     let map = map(&m, &sdp(&[Some("1")]));
     assert_eq!(roles(&map), [LegRole::Mixed]);
@@ -451,21 +297,11 @@ fn single_stream_sent_and_received_by_one_participant_is_mixed() {
 #[test]
 fn dangling_ids_are_listed_and_mapping_copes() {
     let m = load("dangling_ids.xml");
-    let mut dangling: Vec<(&str, String)> = m
-        .dangling_references()
-        .into_iter()
-        .map(|d| (d.referrer, d.id))
-        .collect();
+    let mut dangling: Vec<(&str, String)> = m.dangling_references().into_iter().map(|d| (d.referrer, d.id)).collect();
     dangling.sort();
     let expect = [
-        (
-            "participantsessionassoc/participant_id",
-            "no-such-participant",
-        ),
-        (
-            "participantstreamassoc/participant_id",
-            "no-such-participant",
-        ),
+        ("participantsessionassoc/participant_id", "no-such-participant"),
+        ("participantstreamassoc/participant_id", "no-such-participant"),
         ("participantstreamassoc/recv", "no-such-stream"),
         ("session/group-ref", "no-such-group"),
         ("stream/session_id", "no-such-session"),
@@ -477,10 +313,7 @@ fn dangling_ids_are_listed_and_mapping_copes() {
     let map = map(&m, &sdp(&[Some("1"), Some("2")]));
     assert_eq!(roles(&map), [LegRole::Caller, LegRole::Subscriber]);
     assert_eq!(map.streams[0].basis, StreamBasis::Complement);
-    assert_eq!(
-        sender_aor(&map, 0),
-        Some("sip:+15550001515@carrier.example.com")
-    );
+    assert_eq!(sender_aor(&map, 0), Some("sip:+15550001515@carrier.example.com"));
 }
 
 #[test]
@@ -495,38 +328,21 @@ fn three_streams_caller_callee_and_mixed() {
       <participantstreamassoc participant_id="b"><send>sb</send><send>sm</send></participantstreamassoc>
     </recording>"#;
     let m = parse_metadata(xml).unwrap();
-    let map = map(
-        &m,
-        &sdp(&[
-            Some("caller-stream"),
-            Some("callee-stream"),
-            Some("mixed-stream"),
-        ]),
-    );
-    assert_eq!(
-        roles(&map),
-        [LegRole::Caller, LegRole::Subscriber, LegRole::Mixed]
-    );
+    let map = map(&m, &sdp(&[Some("caller-stream"), Some("callee-stream"), Some("mixed-stream")]));
+    assert_eq!(roles(&map), [LegRole::Caller, LegRole::Subscriber, LegRole::Mixed]);
 }
 
 #[test]
 fn neither_or_both_protected_is_said_not_guessed() {
     let m = load("rfc7865_complete.xml");
     let streams = sdp(&[Some("1"), Some("2")]);
-    let input = LegMapInput {
-        streams: &streams,
-        metadata: Some(&m),
-        ..LegMapInput::default()
-    };
+    let input = LegMapInput { streams: &streams, metadata: Some(&m), ..LegMapInput::default() };
     let none = map_legs(&input, |_| false);
     assert_eq!(none.parties.verdict, PartyVerdict::NoProtectedParty);
     assert_eq!(roles(&none), [LegRole::Unknown, LegRole::Unknown]);
     assert!(none.parties.subscriber.is_none() && none.parties.caller.is_none());
     // The senders are still reported for the log.
-    assert_eq!(
-        sender_aor(&none, 0),
-        Some("sip:+15550001111@carrier.example.com")
-    );
+    assert_eq!(sender_aor(&none, 0), Some("sip:+15550001111@carrier.example.com"));
     let both = map_legs(&input, |_| true);
     assert_eq!(both.parties.verdict, PartyVerdict::SeveralProtected);
     assert_eq!(roles(&both), [LegRole::Unknown, LegRole::Unknown]);
@@ -550,12 +366,7 @@ fn metadata_arriving_later_replaces_the_sdp_order_guess() {
     };
     let early = map_legs(&input, is_subscriber);
     assert_eq!(roles(&early), [LegRole::Caller, LegRole::Subscriber]);
-    assert!(
-        early
-            .streams
-            .iter()
-            .all(|s| s.basis == StreamBasis::SdpOrder)
-    );
+    assert!(early.streams.iter().all(|s| s.basis == StreamBasis::SdpOrder));
     assert!(early.is_inferred());
     input.metadata = Some(&m);
     let late = map_legs(&input, is_subscriber);
@@ -602,14 +413,8 @@ fn no_metadata_single_mixed_m_line_metaswitch_style() {
     );
     assert_eq!(roles(&map), [LegRole::Mixed]);
     assert_eq!(map.parties.verdict, PartyVerdict::Decided);
-    assert_eq!(
-        subscriber_aor(&map),
-        Some("sip:+15551230004@ims.example.net")
-    );
-    assert_eq!(
-        caller_aor(&map),
-        Some("sip:+15550001818@carrier.example.com")
-    );
+    assert_eq!(subscriber_aor(&map), Some("sip:+15551230004@ims.example.net"));
+    assert_eq!(caller_aor(&map), Some("sip:+15550001818@carrier.example.com"));
     assert_eq!(map.parties.source, PartySource::InviteHeaders);
     assert_eq!(map.parties.direction, Some(CallDirection::Incoming));
     assert!(map.is_inferred());
@@ -630,15 +435,8 @@ fn no_metadata_vendor_order_conventions() {
             is_subscriber,
         ))
     };
-    for vendor in [
-        SrcVendor::CiscoCube,
-        SrcVendor::OracleAcme,
-        SrcVendor::AudioCodes,
-    ] {
+    for vendor in [SrcVendor::CiscoCube, SrcVendor::OracleAcme, SrcVendor::AudioCodes] {
         assert_eq!(run(vendor), [LegRole::Caller, LegRole::Subscriber]);
     }
-    assert_eq!(
-        run(SrcVendor::RibbonSonus),
-        [LegRole::Subscriber, LegRole::Caller]
-    );
+    assert_eq!(run(SrcVendor::RibbonSonus), [LegRole::Subscriber, LegRole::Caller]);
 }

@@ -3,8 +3,7 @@
 mod common;
 
 use callguard_siprec_metadata::{
-    LegMapInput, MediaDirection, MetadataError, ParseLimits, SdpStream, map_legs, parse_metadata,
-    parse_metadata_with,
+    LegMapInput, MediaDirection, MetadataError, ParseLimits, SdpStream, map_legs, parse_metadata, parse_metadata_with,
 };
 use common::{fixture, is_subscriber, sdp};
 
@@ -68,11 +67,7 @@ fn truncation_at_every_byte_never_panics() {
         }
         // Cutting a document short almost always breaks it; the few
         // exceptions are cuts in trailing whitespace.
-        assert!(
-            refused + 4 >= bytes.len(),
-            "{name}: {refused}/{}",
-            bytes.len()
-        );
+        assert!(refused + 4 >= bytes.len(), "{name}: {refused}/{}", bytes.len());
     }
 }
 
@@ -92,14 +87,8 @@ fn byte_mutations_never_panic() {
 fn truncated_xml_is_reported_as_malformed_with_a_position() {
     let bytes = fixture("rfc7865_complete.xml");
     let err = parse_metadata(&bytes[..bytes.len() / 2]).unwrap_err();
-    assert!(
-        matches!(err, MetadataError::Malformed { line, .. } if line > 1),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string()
-            .starts_with("malformed recording metadata XML at line")
-    );
+    assert!(matches!(err, MetadataError::Malformed { line, .. } if line > 1), "{err:?}");
+    assert!(err.to_string().starts_with("malformed recording metadata XML at line"));
 }
 
 #[test]
@@ -111,18 +100,9 @@ fn billion_laughs_is_refused_before_expansion() {
 
 #[test]
 fn external_entity_dtd_is_refused() {
-    assert_eq!(
-        parse_metadata(&fixture("dtd_external_entity.xml")),
-        Err(MetadataError::DtdForbidden)
-    );
-    assert_eq!(
-        parse_metadata(b"<!DOCTYPE recording><recording/>"),
-        Err(MetadataError::DtdForbidden)
-    );
-    assert_eq!(
-        parse_metadata(b"<recording><!ENTITY x 'y'></recording>"),
-        Err(MetadataError::DtdForbidden)
-    );
+    assert_eq!(parse_metadata(&fixture("dtd_external_entity.xml")), Err(MetadataError::DtdForbidden));
+    assert_eq!(parse_metadata(b"<!DOCTYPE recording><recording/>"), Err(MetadataError::DtdForbidden));
+    assert_eq!(parse_metadata(b"<recording><!ENTITY x 'y'></recording>"), Err(MetadataError::DtdForbidden));
 }
 
 #[test]
@@ -141,20 +121,10 @@ fn deep_nesting_is_refused_without_exhausting_the_stack() {
     xml.push_str(&"<a>".repeat(depth));
     xml.push_str(&"</a>".repeat(depth));
     xml.push_str("</recording>");
-    let limits = ParseLimits {
-        max_bytes: xml.len(),
-        max_nodes: u32::MAX,
-        ..ParseLimits::default()
-    };
-    assert_eq!(
-        parse_metadata_with(xml.as_bytes(), &limits),
-        Err(MetadataError::TooDeep { limit: 32 })
-    );
+    let limits = ParseLimits { max_bytes: xml.len(), max_nodes: u32::MAX, ..ParseLimits::default() };
+    assert_eq!(parse_metadata_with(xml.as_bytes(), &limits), Err(MetadataError::TooDeep { limit: 32 }));
     // With the default limits the same document is already too large.
-    assert!(matches!(
-        parse_metadata(xml.as_bytes()),
-        Err(MetadataError::TooLarge { .. })
-    ));
+    assert!(matches!(parse_metadata(xml.as_bytes()), Err(MetadataError::TooLarge { .. })));
 }
 
 #[test]
@@ -169,10 +139,7 @@ fn moderate_nesting_in_an_extension_is_accepted() {
 #[test]
 fn node_flood_is_refused() {
     let xml = format!("<recording>{}</recording>", "<x/>".repeat(30_000));
-    assert_eq!(
-        parse_metadata(xml.as_bytes()),
-        Err(MetadataError::TooManyNodes { limit: 20_000 })
-    );
+    assert_eq!(parse_metadata(xml.as_bytes()), Err(MetadataError::TooManyNodes { limit: 20_000 }));
 }
 
 #[test]
@@ -180,56 +147,29 @@ fn non_utf8_is_refused_with_the_offset() {
     let bytes = fixture("latin1.xml");
     let err = parse_metadata(&bytes).unwrap_err();
     let first_bad = bytes.iter().position(|&b| b >= 0x80).unwrap();
-    assert_eq!(
-        err,
-        MetadataError::NotUtf8 {
-            valid_up_to: first_bad
-        }
-    );
+    assert_eq!(err, MetadataError::NotUtf8 { valid_up_to: first_bad });
     assert!(err.to_string().contains("not valid UTF-8"));
-    let utf16: Vec<u8> = [0xff, 0xfe]
-        .into_iter()
-        .chain("<recording/>".encode_utf16().flat_map(u16::to_le_bytes))
-        .collect();
-    assert!(matches!(
-        parse_metadata(&utf16),
-        Err(MetadataError::NotUtf8 { valid_up_to: 0 })
-    ));
+    let utf16: Vec<u8> =
+        [0xff, 0xfe].into_iter().chain("<recording/>".encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    assert!(matches!(parse_metadata(&utf16), Err(MetadataError::NotUtf8 { valid_up_to: 0 })));
 }
 
 #[test]
 fn other_xml_documents_are_not_metadata() {
     assert_eq!(
         parse_metadata(&fixture("not_metadata.xml")),
-        Err(MetadataError::NotRecordingMetadata {
-            root: "conference-info".into()
-        })
+        Err(MetadataError::NotRecordingMetadata { root: "conference-info".into() })
     );
 }
 
 #[test]
 fn garbage_empty_and_oversized_bodies() {
     assert_eq!(parse_metadata(b""), Err(MetadataError::Empty));
-    assert!(matches!(
-        parse_metadata(b"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\n"),
-        Err(MetadataError::Malformed { .. })
-    ));
-    assert!(matches!(
-        parse_metadata(b"<recording><participant></recording>"),
-        Err(MetadataError::Malformed { .. })
-    ));
-    assert!(matches!(
-        parse_metadata(b"<apkt:recording/>"),
-        Err(MetadataError::Malformed { .. })
-    ));
+    assert!(matches!(parse_metadata(b"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\n"), Err(MetadataError::Malformed { .. })));
+    assert!(matches!(parse_metadata(b"<recording><participant></recording>"), Err(MetadataError::Malformed { .. })));
+    assert!(matches!(parse_metadata(b"<apkt:recording/>"), Err(MetadataError::Malformed { .. })));
     let big = vec![b' '; 300 * 1024];
-    assert_eq!(
-        parse_metadata(&big),
-        Err(MetadataError::TooLarge {
-            size: 300 * 1024,
-            limit: 256 * 1024
-        })
-    );
+    assert_eq!(parse_metadata(&big), Err(MetadataError::TooLarge { size: 300 * 1024, limit: 256 * 1024 }));
 }
 
 #[test]
@@ -242,18 +182,7 @@ fn ids_referencing_nothing_leave_roles_unknown_not_wrong() {
     let m = parse_metadata(xml).unwrap();
     assert_eq!(m.dangling_references().len(), 3);
     let streams = sdp(&[Some("1"), Some("2")]);
-    let map = map_legs(
-        &LegMapInput {
-            streams: &streams,
-            metadata: Some(&m),
-            ..LegMapInput::default()
-        },
-        is_subscriber,
-    );
+    let map = map_legs(&LegMapInput { streams: &streams, metadata: Some(&m), ..LegMapInput::default() }, is_subscriber);
     assert!(map.streams.iter().all(|s| s.sender.is_none()));
-    assert!(
-        map.streams
-            .iter()
-            .all(|s| s.role == callguard_siprec_metadata::LegRole::Unknown)
-    );
+    assert!(map.streams.iter().all(|s| s.role == callguard_siprec_metadata::LegRole::Unknown));
 }

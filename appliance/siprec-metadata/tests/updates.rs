@@ -14,18 +14,11 @@ fn load(name: &str) -> RecordingMetadata {
 
 fn roles_and_senders(m: &RecordingMetadata) -> Vec<(LegRole, Option<String>)> {
     let streams = sdp(&[Some("1"), Some("2")]);
-    map_legs(
-        &LegMapInput {
-            streams: &streams,
-            metadata: Some(m),
-            ..LegMapInput::default()
-        },
-        is_subscriber,
-    )
-    .streams
-    .into_iter()
-    .map(|s| (s.role, s.sender.and_then(|p| p.aor)))
-    .collect()
+    map_legs(&LegMapInput { streams: &streams, metadata: Some(m), ..LegMapInput::default() }, is_subscriber)
+        .streams
+        .into_iter()
+        .map(|s| (s.role, s.sender.and_then(|p| p.aor)))
+        .collect()
 }
 
 #[test]
@@ -42,30 +35,14 @@ fn transfer_update_moves_the_caller_leg_to_the_new_participant() {
     assert_eq!(
         roles_and_senders(&m),
         [
-            (
-                LegRole::Caller,
-                Some("sip:+15550003333@carrier.example.com".into())
-            ),
-            (
-                LegRole::Subscriber,
-                Some("sip:+15551230001@ims.example.net".into())
-            ),
+            (LegRole::Caller, Some("sip:+15550003333@carrier.example.com".into())),
+            (LegRole::Subscriber, Some("sip:+15551230001@ims.example.net".into())),
         ]
     );
     let streams = sdp(&[Some("1"), Some("2")]);
-    let map = map_legs(
-        &LegMapInput {
-            streams: &streams,
-            metadata: Some(&m),
-            ..LegMapInput::default()
-        },
-        is_subscriber,
-    );
+    let map = map_legs(&LegMapInput { streams: &streams, metadata: Some(&m), ..LegMapInput::default() }, is_subscriber);
     assert_eq!(map.parties.verdict, PartyVerdict::Decided);
-    assert_eq!(
-        map.parties.caller.and_then(|p| p.name).as_deref(),
-        Some("Carol Transfer-Target")
-    );
+    assert_eq!(map.parties.caller.and_then(|p| p.name).as_deref(), Some("Carol Transfer-Target"));
 }
 
 #[test]
@@ -73,19 +50,10 @@ fn stop_update_closes_the_session_and_keeps_the_legs() {
     let mut m = load("rfc7865_complete.xml");
     let before = roles_and_senders(&m);
     m.apply_update(load("partial_update_stop.xml"));
-    assert_eq!(
-        m.sessions[0].stop_time.as_deref(),
-        Some("2024-03-05T09:20:11.500Z")
-    );
-    assert_eq!(
-        m.sessions[0].start_time.as_deref(),
-        Some("2024-03-05T09:14:02.120Z")
-    );
+    assert_eq!(m.sessions[0].stop_time.as_deref(), Some("2024-03-05T09:20:11.500Z"));
+    assert_eq!(m.sessions[0].start_time.as_deref(), Some("2024-03-05T09:14:02.120Z"));
     assert_eq!(m.sessions.len(), 1);
-    assert_eq!(
-        m.session_recording_assocs[0].disassociate_time.as_deref(),
-        Some("2024-03-05T09:20:11Z")
-    );
+    assert_eq!(m.session_recording_assocs[0].disassociate_time.as_deref(), Some("2024-03-05T09:20:11Z"));
     assert_eq!(roles_and_senders(&m), before);
 }
 
@@ -119,23 +87,12 @@ fn caller_id_update_replaces_the_name_and_copied_headers() {
     assert_eq!(m.participants.len(), 2);
     assert_eq!(m.participants[0].display_name(), Some("Bank Security"));
     assert_eq!(m.original_call.values("From").count(), 1);
-    assert!(
-        m.original_call
-            .from()
-            .unwrap()
-            .starts_with("\"Bank Security\"")
-    );
+    assert!(m.original_call.from().unwrap().starts_with("\"Bank Security\""));
     assert_eq!(m.original_call.verstat(), Some("No-TN-Validation"));
     assert_eq!(m.original_call.values("Diversion").count(), 1);
+    assert_eq!(m.original_call.to(), Some("<sip:+15551230003@203.0.113.5>;tag=gK0e1f2a3b"));
     assert_eq!(
-        m.original_call.to(),
-        Some("<sip:+15551230003@203.0.113.5>;tag=gK0e1f2a3b")
-    );
-    assert_eq!(
-        roles_and_senders(&m)
-            .into_iter()
-            .map(|(r, _)| r)
-            .collect::<Vec<_>>(),
+        roles_and_senders(&m).into_iter().map(|(r, _)| r).collect::<Vec<_>>(),
         [LegRole::Subscriber, LegRole::Caller]
     );
 }
@@ -160,20 +117,10 @@ fn pre_rfc_partial_update_adds_a_stream_for_a_new_participant() {
     assert_eq!(m.participants.len(), 3);
     assert_eq!(m.active_participants().count(), 2);
     let streams = sdp(&[Some("16777227"), Some("16777228")]);
-    let map = map_legs(
-        &LegMapInput {
-            streams: &streams,
-            metadata: Some(&m),
-            ..LegMapInput::default()
-        },
-        is_subscriber,
-    );
+    let map = map_legs(&LegMapInput { streams: &streams, metadata: Some(&m), ..LegMapInput::default() }, is_subscriber);
     assert_eq!(map.streams[0].role, LegRole::Caller);
     assert_eq!(
-        map.streams[0]
-            .sender
-            .as_ref()
-            .and_then(|p| p.aor.as_deref()),
+        map.streams[0].sender.as_ref().and_then(|p| p.aor.as_deref()),
         Some("sip:+15550006060@peer.carrier.example")
     );
     assert_eq!(map.streams[1].role, LegRole::Subscriber);

@@ -27,37 +27,41 @@
 //! then ends the session with BYE). Requests the SRS sends (BYE) go back to
 //! the address the session came from, which is where SBCs expect them.
 
+mod answer;
+mod dialog;
 mod events;
+mod headers;
+mod invite;
 mod policy;
 mod ports;
 mod siprec;
 mod transaction;
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use callguard_numbers::{E164, HomeCountry};
-use callguard_sdp::{AcceptedCodec, Answer, AnswerPolicy, MediaAllocator, SrtpKeyMaterial, answer_offer, answer_reoffer};
+use callguard_sdp::AcceptedCodec;
 use callguard_sip::{HeaderName, Method, Request, ResponseBuilder, SipMessage};
-use callguard_siprec_metadata::{CallDirection, PartyVerdict, RecordingMetadata};
 pub use callguard_siprec_metadata::SdpOrder;
 
+use dialog::{DialogKey, Session};
 pub use events::{CallEvent, CallEventSink, CallStarted, EndReason, LegRole, MediaStream, SignalingFacts};
+use headers::{contact_for, random_token, warning};
 pub use policy::SourcePolicy;
 pub use ports::PortPool;
 use siprec::Refusal;
-use transaction::{TxKey, Transactions};
+use transaction::{Transactions, TxKey};
 
 /// RFC 3261 timer T1: the round-trip estimate.
 pub const T1: Duration = Duration::from_millis(500);
 /// RFC 3261 timer T2: the longest retransmission interval.
 pub const T2: Duration = Duration::from_secs(4);
 
-const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO";
+pub(crate) const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO";
 const ACCEPT: &str = "application/sdp, application/rs-metadata+xml, multipart/mixed";
-const SUPPORTED: &str = "siprec, timer";
+pub(crate) const SUPPORTED: &str = "siprec, timer";
 
 /// How the SRS behaves; built from the appliance configuration.
 #[derive(Debug, Clone)]
@@ -176,36 +180,7 @@ pub struct Srs<P> {
     local_cseq_seed: u32,
 }
 
-/// A dialog: Call-ID and the SRS's own tag.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct DialogKey {
-    call_id: String,
-    local_tag: String,
-}
-
-struct Session<P> {
-    source: Source<P>,
-    remote_tag: String,
-    /// From of the SRC as received (with its tag): the To of our requests.
-    remote_party: String,
-    /// To of the INVITE with our tag: the From of our requests.
-    local_party: String,
-    /// Where in-dialog requests go (the SRC's Contact URI).
-    remote_target: String,
-    route_set: Vec<String>,
-    remote_cseq: u32,
-    local_cseq: u32,
-    answer: Answer,
-    metadata: Option<RecordingMetadata>,
-    started: CallStarted,
-    started_at: Instant,
-    confirmed: bool,
-    /// When the session timer runs out without a refresh.
-    expires_at: Option<Instant>,
-    session_expires: Option<u32>,
-}
-
-impl<P: Copy + Eq + std::fmt::Debug> Srs<P> {
+impl<P: Copy> Srs<P> {
     /// An SRS with no sessions.
     pub fn new(config: SrsConfig, policy: SourcePolicy, ports: PortPool) -> Srs<P> {
         Srs {
@@ -265,7 +240,14 @@ impl<P: Copy + Eq + std::fmt::Debug> Srs<P> {
             Err(defect) => {
                 self.stats.malformed += 1;
                 if let Some(request) = transaction::head_only(bytes) {
-                    self.reply(&request, &source, Refusal::new(400, "Bad Request", defect.to_string()), entropy, now, out);
+                    self.reply(
+                        &request,
+                        &source,
+                        Refusal::new(400, "Bad Request", defect.to_string()),
+                        entropy,
+                        now,
+                        out,
+                    );
                 }
                 return;
             }
@@ -297,7 +279,14 @@ impl<P: Copy + Eq + std::fmt::Debug> Srs<P> {
             return self.reply(&request, &source, refusal, entropy, now, out);
         }
         if request.headers().max_forwards().ok().flatten() == Some(0) && *request.method() != Method::OPTIONS {
-            return self.reply(&request, &source, Refusal::new(483, "Too Many Hops", "Max-Forwards is 0"), entropy, now, out);
+            return self.reply(
+                &request,
+                &source,
+                Refusal::new(483, "Too Many Hops", "Max-Forwards is 0"),
+                entropy,
+                now,
+                out,
+            );
         }
         let unsupported: Vec<String> = request
             .headers()
@@ -328,12 +317,22 @@ impl<P: Copy + Eq + std::fmt::Debug> Srs<P> {
                 self.on_in_dialog(&request, key, &tag, &source, entropy, now, out)
             }
             (m, None) if [Method::BYE, Method::UPDATE, Method::INFO].contains(&m) => {
-                let refusal = Refusal::new(481, "Call/Transaction Does Not Exist", "no dialog for a request without To tag");
+                let refusal =
+                    Refusal::new(481, "Call/Transaction Does Not Exist", "no dialog for a request without To tag");
                 self.reply(&request, &source, refusal, entropy, now, out);
             }
             (m, _) => {
-                let known = [Method::REGISTER, Method::SUBSCRIBE, Method::NOTIFY, Method::REFER, Method::MESSAGE, Method::PRACK, Method::PUBLISH];
-                let (status, reason) = if known.contains(&m) { (405, "Method Not Allowed") } else { (501, "Not Implemented") };
+                let known = [
+                    Method::REGISTER,
+                    Method::SUBSCRIBE,
+                    Method::NOTIFY,
+                    Method::REFER,
+                    Method::MESSAGE,
+                    Method::PRACK,
+                    Method::PUBLISH,
+                ];
+                let (status, reason) =
+                    if known.contains(&m) { (405, "Method Not Allowed") } else { (501, "Not Implemented") };
                 let response = ResponseBuilder::new(&request, status, reason, Some(&random_token(entropy)))
                     .and_then(|b| b.header(HeaderName::ALLOW, ALLOW));
                 self.send_final(&request, key, response, &source, now, out);
@@ -363,7 +362,13 @@ impl<P: Copy + Eq + std::fmt::Debug> Srs<P> {
     /// Ends a session from the appliance's side (media timeout, shutdown):
     /// sends BYE to the SRC and emits [`CallEvent::Ended`]. `false` if no
     /// such call is live.
-    pub fn terminate(&mut self, call_id: &str, now: Instant, entropy: &mut dyn Entropy, out: &mut Vec<Output<P>>) -> bool {
+    pub fn terminate(
+        &mut self,
+        call_id: &str,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        out: &mut Vec<Output<P>>,
+    ) -> bool {
         let keys: Vec<DialogKey> = self.sessions.keys().filter(|k| k.call_id == call_id).cloned().collect();
         for key in &keys {
             self.end_session(key, EndReason::Terminated, true, now, entropy, out);
@@ -389,7 +394,15 @@ impl<P: Copy + Eq + std::fmt::Debug> Srs<P> {
         }
     }
 
-    fn on_cancel(&mut self, request: &Request, key: TxKey, source: &Source<P>, entropy: &mut dyn Entropy, now: Instant, out: &mut Vec<Output<P>>) {
+    fn on_cancel(
+        &mut self,
+        request: &Request,
+        key: TxKey,
+        source: &Source<P>,
+        entropy: &mut dyn Entropy,
+        now: Instant,
+        out: &mut Vec<Output<P>>,
+    ) {
         let response = match self.transactions.invite_to_tag(&TxKey::of_invite_for_cancel(request)) {
             Some(tag) => {
                 let tag = if tag.is_empty() { random_token(entropy) } else { tag };
@@ -398,261 +411,6 @@ impl<P: Copy + Eq + std::fmt::Debug> Srs<P> {
             None => ResponseBuilder::new(request, 481, "Call/Transaction Does Not Exist", Some(&random_token(entropy))),
         };
         self.send_final(request, key, response, source, now, out);
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn on_new_invite(
-        &mut self,
-        request: &Request,
-        key: TxKey,
-        source: &Source<P>,
-        register: &dyn Register,
-        entropy: &mut dyn Entropy,
-        now: Instant,
-        out: &mut Vec<Output<P>>,
-    ) {
-        out.push(Output::Send { peer: source.peer, bytes: Self::trying(request) });
-        if !self.policy.take_session_token(source.remote.ip(), now) {
-            self.stats.rate_limited += 1;
-            let response = ResponseBuilder::new(request, 503, "Service Unavailable", Some(&random_token(entropy)))
-                .and_then(|b| b.header(HeaderName::RETRY_AFTER, "5"))
-                .and_then(|b| warning(b, &self.config.host, "new-session rate of this SBC exceeded"));
-            return self.send_final(request, key, response, source, now, out);
-        }
-        let session_expires = match self.session_timer(request) {
-            Ok(se) => se,
-            Err(refusal) => {
-                let response = ResponseBuilder::new(request, refusal.status, refusal.reason, Some(&random_token(entropy)))
-                    .and_then(|b| b.header(HeaderName::MIN_SE, &self.config.min_session_expires.to_string()));
-                return self.send_final(request, key, response, source, now, out);
-            }
-        };
-        let offer = match siprec::read_offer(request) {
-            Ok(offer) => offer,
-            Err(refusal) => return self.reply(request, source, refusal, entropy, now, out),
-        };
-        let Some(sdp) = offer.sdp else {
-            let refusal = Refusal::new(488, "Not Acceptable Here", "the SRS needs an SDP offer in the INVITE");
-            return self.reply(request, source, refusal, entropy, now, out);
-        };
-        let home = self.config.home_country;
-        let legs = siprec::map_call(&sdp, offer.metadata.as_ref(), request, self.config.sdp_order, |aor| {
-            siprec::aor_number(aor, home).is_some_and(|n| register.protection(&n) == Protection::OptedIn)
-        });
-        let subscriber = legs.parties.subscriber.as_ref().and_then(|p| p.aor.as_deref()).and_then(|a| siprec::aor_number(a, home));
-        let (PartyVerdict::Decided, Some(subscriber)) = (legs.parties.verdict, subscriber) else {
-            self.stats.declined += 1;
-            let why = match legs.parties.verdict {
-                PartyVerdict::SeveralProtected => "more than one party of the call is a protected subscriber",
-                _ => "no party of the call is a protected, opted-in subscriber",
-            };
-            let refusal = Refusal::new(self.config.decline_status, "Declined", why);
-            return self.reply(request, source, refusal, entropy, now, out);
-        };
-
-        let local_tag = random_token(entropy);
-        let policy = policy_for(&self.config, entropy_u64(entropy));
-        let mut allocator = Allocator { ports: &mut self.ports, entropy, allocated: Vec::new() };
-        let answer = answer_offer(&sdp, &policy, &mut allocator);
-        let allocated = allocator.allocated;
-        let unused: Vec<u16> = allocated.iter().copied().filter(|p| !answer.streams.iter().any(|s| s.local_port == *p)).collect();
-        for port in unused.into_iter().chain(answer.released_ports.iter().copied()) {
-            self.ports.release(port);
-        }
-        if answer.streams.is_empty() {
-            let reasons: Vec<String> = answer.rejected.iter().map(|r| format!("stream {}: {:?}", r.index, r.reason)).collect();
-            let refusal = Refusal::new(488, "Not Acceptable Here", format!("no stream can be recorded ({})", reasons.join("; ")));
-            return self.reply(request, source, refusal, entropy, now, out);
-        }
-
-        let headers = request.headers();
-        let caller_aor = legs.parties.caller.as_ref().and_then(|p| p.aor.clone());
-        let started = CallStarted {
-            call_id: headers.call_id().unwrap_or_default().to_owned(),
-            subscriber,
-            caller: caller_aor.as_deref().and_then(|a| siprec::aor_number(a, home)),
-            caller_aor,
-            incoming: legs.parties.direction.map(|d| d == CallDirection::Incoming),
-            streams: media_streams(&answer, &legs.streams),
-            legs_inferred: legs.is_inferred(),
-            signaling: siprec::signaling_facts(request, offer.metadata.as_ref()),
-        };
-        let mut response = ResponseBuilder::new(request, 200, "OK", Some(&local_tag))
-            .and_then(|b| b.header(HeaderName::CONTACT, &self.contact(source)))
-            .and_then(|b| b.header(HeaderName::ALLOW, ALLOW))
-            .and_then(|b| b.header(HeaderName::SUPPORTED, SUPPORTED));
-        if request.headers().requires("siprec") {
-            response = response.and_then(|b| b.header(HeaderName::REQUIRE, "siprec"));
-        }
-        if let Some(se) = session_expires {
-            response = response
-                .and_then(|b| b.header(HeaderName::REQUIRE, "timer"))
-                .and_then(|b| b.header(HeaderName::SESSION_EXPIRES, &format!("{se};refresher=uac")));
-        }
-        let response = response.and_then(|b| b.body("application/sdp", answer.sdp.to_string().into_bytes()));
-        let Ok(response) = response.map(ResponseBuilder::build) else {
-            for stream in &answer.streams {
-                self.ports.release(stream.local_port);
-            }
-            return;
-        };
-        let dialog = DialogKey { call_id: started.call_id.clone(), local_tag: local_tag.clone() };
-        let session = Session {
-            source: *source,
-            remote_tag: headers.from().ok().and_then(|f| f.tag().map(str::to_owned)).unwrap_or_default(),
-            remote_party: headers.get(&HeaderName::FROM).unwrap_or_default().to_owned(),
-            local_party: response.headers().get(&HeaderName::TO).unwrap_or_default().to_owned(),
-            remote_target: remote_target(request),
-            route_set: headers.values(&HeaderName::RECORD_ROUTE).map(str::to_owned).collect(),
-            remote_cseq: headers.cseq().map(|c| c.seq).unwrap_or(0),
-            local_cseq: self.next_local_cseq(),
-            answer,
-            metadata: offer.metadata,
-            started: started.clone(),
-            started_at: now,
-            confirmed: false,
-            expires_at: session_expires.map(|se| now + Duration::from_secs(u64::from(se))),
-            session_expires,
-        };
-        self.transactions.insert_final(key, source, response.to_bytes(), true, Some((dialog.call_id.clone(), local_tag)), now);
-        out.push(Output::Send { peer: source.peer, bytes: response.to_bytes() });
-        self.sessions.insert(dialog, session);
-        self.stats.sessions_started += 1;
-        out.push(Output::Event(CallEvent::Started(Box::new(started))));
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn on_in_dialog(
-        &mut self,
-        request: &Request,
-        key: TxKey,
-        local_tag: &str,
-        source: &Source<P>,
-        entropy: &mut dyn Entropy,
-        now: Instant,
-        out: &mut Vec<Output<P>>,
-    ) {
-        let headers = request.headers();
-        let dialog = DialogKey { call_id: headers.call_id().unwrap_or_default().to_owned(), local_tag: local_tag.to_owned() };
-        let from_tag = headers.from().ok().and_then(|f| f.tag().map(str::to_owned)).unwrap_or_default();
-        let cseq = headers.cseq().map(|c| c.seq).unwrap_or(0);
-        let Some(session) = self.sessions.get_mut(&dialog).filter(|s| s.remote_tag == from_tag) else {
-            let refusal = Refusal::new(481, "Call/Transaction Does Not Exist", "no such recording session");
-            return self.reply(request, source, refusal, entropy, now, out);
-        };
-        if cseq <= session.remote_cseq {
-            let refusal = Refusal::new(500, "Server Internal Error", format!("CSeq {cseq} is not above {}", session.remote_cseq));
-            return self.reply(request, source, refusal, entropy, now, out);
-        }
-        session.remote_cseq = cseq;
-        let method = request.method().clone();
-        if method == Method::BYE {
-            let response = ResponseBuilder::new(request, 200, "OK", None);
-            self.send_final(request, key, response, source, now, out);
-            return self.end_session(&dialog, EndReason::Bye, false, now, entropy, out);
-        }
-        if method == Method::INFO {
-            let response = ResponseBuilder::new(request, 200, "OK", None);
-            return self.send_final(request, key, response, source, now, out);
-        }
-        // re-INVITE or UPDATE: a refresh, possibly with a new offer and metadata.
-        let session_expires = match self.session_timer(request) {
-            Ok(se) => se,
-            Err(refusal) => {
-                let response = ResponseBuilder::new(request, refusal.status, refusal.reason, None)
-                    .and_then(|b| b.header(HeaderName::MIN_SE, &self.config.min_session_expires.to_string()));
-                return self.send_final(request, key, response, source, now, out);
-            }
-        };
-        let offer = match siprec::read_offer(request) {
-            Ok(offer) => offer,
-            Err(refusal) => return self.reply(request, source, refusal, entropy, now, out),
-        };
-        let session = self.sessions.get_mut(&dialog).expect("checked above");
-        if let Some(update) = offer.metadata {
-            match &mut session.metadata {
-                Some(metadata) => metadata.apply_update(update),
-                none => *none = Some(update),
-            }
-        }
-        let mut changed = false;
-        if let Some(sdp) = offer.sdp {
-            let mut policy = policy_for(&self.config, session.answer.sdp.origin.session_id);
-            policy.session_version = session.answer.sdp.origin.session_version;
-            let mut allocator = Allocator { ports: &mut self.ports, entropy, allocated: Vec::new() };
-            let answer = answer_reoffer(&session.answer, &sdp, &policy, &mut allocator);
-            let allocated = allocator.allocated;
-            for port in allocated.iter().copied().filter(|p| !answer.streams.iter().any(|s| s.local_port == *p)) {
-                self.ports.release(port);
-            }
-            for port in &answer.released_ports {
-                self.ports.release(*port);
-            }
-            let home = self.config.home_country;
-            let subscriber = session.started.subscriber.clone();
-            let legs = siprec::map_call(&sdp, session.metadata.as_ref(), request, self.config.sdp_order, |aor| {
-                siprec::aor_number(aor, home).as_ref() == Some(&subscriber)
-            });
-            let streams = media_streams(&answer, &legs.streams);
-            changed = answer.sdp != session.answer.sdp || !same_streams(&streams, &session.started.streams);
-            session.started.streams = streams;
-            session.answer = answer;
-        }
-        session.session_expires = session_expires.or(session.session_expires);
-        session.expires_at = session.session_expires.map(|se| now + Duration::from_secs(u64::from(se)));
-        let mut response = ResponseBuilder::new(request, 200, "OK", None)
-            .and_then(|b| b.header(HeaderName::CONTACT, &contact_for(&self.config, source)))
-            .and_then(|b| b.header(HeaderName::ALLOW, ALLOW))
-            .and_then(|b| b.header(HeaderName::SUPPORTED, SUPPORTED));
-        if let Some(se) = session.session_expires.filter(|_| session_expires.is_some()) {
-            response = response
-                .and_then(|b| b.header(HeaderName::REQUIRE, "timer"))
-                .and_then(|b| b.header(HeaderName::SESSION_EXPIRES, &format!("{se};refresher=uac")));
-        }
-        if !request.body().is_empty() || method == Method::INVITE {
-            // An INVITE without an offer gets the current SDP as the offer in the 200.
-            response = response.and_then(|b| b.body("application/sdp", session.answer.sdp.to_string().into_bytes()));
-        }
-        let streams = session.started.streams.clone();
-        let is_invite = method == Method::INVITE;
-        if let Ok(response) = response.map(ResponseBuilder::build) {
-            let bytes = response.to_bytes();
-            self.transactions.insert_final(key, source, bytes.clone(), is_invite, is_invite.then(|| (dialog.call_id.clone(), dialog.local_tag.clone())), now);
-            out.push(Output::Send { peer: source.peer, bytes });
-        }
-        if changed {
-            out.push(Output::Event(CallEvent::StreamsChanged { call_id: dialog.call_id.clone(), streams }));
-        }
-    }
-
-    /// Removes a session, frees its ports, optionally sends BYE, and emits `Ended`.
-    fn end_session(&mut self, key: &DialogKey, reason: EndReason, send_bye: bool, now: Instant, entropy: &mut dyn Entropy, out: &mut Vec<Output<P>>) {
-        let Some(mut session) = self.sessions.remove(key) else { return };
-        for stream in &session.answer.streams {
-            self.ports.release(stream.local_port);
-        }
-        if send_bye {
-            session.local_cseq += 1;
-            let branch = format!("z9hG4bK{}", random_token(entropy));
-            let bye = self.bye(key, &session, &branch);
-            self.transactions.insert_client(branch, session.source.peer, session.source.reliable, bye.clone(), now);
-            out.push(Output::Send { peer: session.source.peer, bytes: bye });
-        }
-        out.push(Output::Event(CallEvent::Ended { call_id: key.call_id.clone(), reason }));
-    }
-
-    fn bye(&self, key: &DialogKey, session: &Session<P>, branch: &str) -> Vec<u8> {
-        let source = &session.source;
-        let mut text = String::new();
-        let _ = write!(text, "BYE {} SIP/2.0\r\n", session.remote_target);
-        let _ = write!(text, "Via: SIP/2.0/{} {};branch={branch}\r\n", source.transport, sent_by(source.local));
-        let _ = write!(text, "Max-Forwards: 70\r\n");
-        for route in &session.route_set {
-            let _ = write!(text, "Route: {route}\r\n");
-        }
-        let _ = write!(text, "From: {}\r\nTo: {}\r\n", session.local_party, session.remote_party);
-        let _ = write!(text, "Call-ID: {}\r\nCSeq: {} BYE\r\nContent-Length: 0\r\n\r\n", key.call_id, session.local_cseq);
-        text.into_bytes()
     }
 
     fn next_local_cseq(&mut self) -> u32 {
@@ -682,7 +440,15 @@ impl<P: Copy + Eq + std::fmt::Debug> Srs<P> {
     }
 
     /// Sends a refusal (with Warning) as the final response.
-    fn reply(&mut self, request: &Request, source: &Source<P>, refusal: Refusal, entropy: &mut dyn Entropy, now: Instant, out: &mut Vec<Output<P>>) {
+    fn reply(
+        &mut self,
+        request: &Request,
+        source: &Source<P>,
+        refusal: Refusal,
+        entropy: &mut dyn Entropy,
+        now: Instant,
+        out: &mut Vec<Output<P>>,
+    ) {
         let has_tag = request.headers().to().ok().is_some_and(|t| t.tag().is_some());
         let tag = (!has_tag).then(|| random_token(entropy));
         let response = ResponseBuilder::new(request, refusal.status, refusal.reason, tag.as_deref())
@@ -707,112 +473,4 @@ impl<P: Copy + Eq + std::fmt::Debug> Srs<P> {
         self.transactions.insert_final(key, source, bytes.clone(), is_invite, None, now);
         out.push(Output::Send { peer: source.peer, bytes });
     }
-}
-
-fn policy_for(config: &SrsConfig, session_id: u64) -> AnswerPolicy {
-    let mut policy = AnswerPolicy::new("callguard", session_id, config.media_address);
-    policy.codecs = config.codecs.clone();
-    policy
-}
-
-/// The SRS's Contact: the address the request arrived on, or the configured
-/// host when the listener is bound to a wildcard address.
-fn contact_for<P>(config: &SrsConfig, source: &Source<P>) -> String {
-    let transport = source.transport.to_ascii_lowercase();
-    let scheme = if transport == "tls" { "sips" } else { "sip" };
-    let host = if source.local.ip().is_unspecified() {
-        config.host.parse::<IpAddr>().map_or_else(|_| config.host.clone(), |ip| sent_by(SocketAddr::new(ip, 0)))
-    } else {
-        sent_by(SocketAddr::new(source.local.ip(), 0))
-    };
-    let host = host.strip_suffix(":0").unwrap_or(&host);
-    let param = if transport == "udp" || scheme == "sips" { String::new() } else { format!(";transport={transport}") };
-    format!("<{scheme}:srs@{host}:{}{param}>;+sip.srs", source.local.port())
-}
-
-fn sent_by(addr: SocketAddr) -> String {
-    match addr {
-        SocketAddr::V4(v4) => v4.to_string(),
-        SocketAddr::V6(v6) => format!("[{}]:{}", v6.ip(), v6.port()),
-    }
-}
-
-fn warning(builder: ResponseBuilder, host: &str, text: &str) -> Result<ResponseBuilder, callguard_sip::ParseError> {
-    let clean: String = text.chars().map(|c| if c == '"' || c == '\\' || c.is_control() { '\'' } else { c }).collect();
-    builder.header(HeaderName::WARNING, &format!("399 {host} \"{clean}\""))
-}
-
-/// Where requests in the dialog go: the Contact of the INVITE, else the From URI.
-fn remote_target(request: &Request) -> String {
-    let headers = request.headers();
-    let from_contact = headers.get(&HeaderName::CONTACT).and_then(uri_of);
-    from_contact.or_else(|| headers.get(&HeaderName::FROM).and_then(uri_of)).unwrap_or_else(|| request.uri().to_string())
-}
-
-fn uri_of(value: &str) -> Option<String> {
-    let start = value.find('<')?;
-    let end = value[start..].find('>')? + start;
-    Some(value[start + 1..end].to_owned())
-}
-
-fn random_token(entropy: &mut dyn Entropy) -> String {
-    let mut bytes = [0u8; 8];
-    entropy.fill(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn entropy_u64(entropy: &mut dyn Entropy) -> u64 {
-    let mut bytes = [0u8; 8];
-    entropy.fill(&mut bytes);
-    u64::from_be_bytes(bytes) >> 1
-}
-
-/// Ports from the pool and SRTP keys from the entropy source, for the answer.
-struct Allocator<'a> {
-    ports: &'a mut PortPool,
-    entropy: &'a mut dyn Entropy,
-    allocated: Vec<u16>,
-}
-
-impl MediaAllocator for Allocator<'_> {
-    fn allocate_port(&mut self, _index: usize, _rtcp_mux: bool) -> Option<u16> {
-        let port = self.ports.allocate()?;
-        self.allocated.push(port);
-        Some(port)
-    }
-
-    fn srtp_key(&mut self, _index: usize) -> Option<SrtpKeyMaterial> {
-        let mut bytes = [0u8; SrtpKeyMaterial::LEN];
-        self.entropy.fill(&mut bytes);
-        Some(SrtpKeyMaterial::new(bytes))
-    }
-}
-
-fn media_streams(answer: &Answer, legs: &[callguard_siprec_metadata::StreamLeg]) -> Vec<MediaStream> {
-    answer
-        .streams
-        .iter()
-        .map(|s| MediaStream {
-            index: s.index,
-            role: legs.iter().find(|l| l.index == s.index).map_or(LegRole::Unknown, |l| l.role),
-            label: s.label.clone(),
-            local_port: s.local_port,
-            rtcp_mux: s.rtcp_mux,
-            remote: s.remote_rtp.address.ip().map(|ip| SocketAddr::new(ip, s.remote_rtp.port)),
-            codec: s.codec.name.clone(),
-            payload_type: s.codec.payload_type,
-            clock_rate: s.codec.clock_rate,
-            dtmf_payload_type: s.telephone_event,
-            active: s.direction.receives(),
-            srtp: s.srtp.clone(),
-        })
-        .collect()
-}
-
-fn same_streams(a: &[MediaStream], b: &[MediaStream]) -> bool {
-    a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| {
-            (x.index, x.role, x.local_port, &x.codec, x.payload_type, x.active, x.remote)
-                == (y.index, y.role, y.local_port, &y.codec, y.payload_type, y.active, y.remote)
-        })
 }

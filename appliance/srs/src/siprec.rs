@@ -187,7 +187,12 @@ mod tests {
     #[test]
     fn numbers_come_out_of_aors_in_any_shape() {
         let us: HomeCountry = "US".parse().unwrap();
-        for aor in ["sip:+12015550123@sbc.example", "tel:+12015550123", "sip:2015550123@10.0.0.1", "sip:+12015550123;verstat=TN-Validation-Passed@ims"] {
+        for aor in [
+            "sip:+12015550123@sbc.example",
+            "tel:+12015550123",
+            "sip:2015550123@10.0.0.1",
+            "sip:+12015550123;verstat=TN-Validation-Passed@ims",
+        ] {
             assert_eq!(aor_number(aor, us).map(|n| n.to_string()).as_deref(), Some("+12015550123"), "{aor}");
         }
         assert_eq!(aor_number("sip:anonymous@anonymous.invalid", us), None);

@@ -160,7 +160,9 @@ impl<P: Copy> Transactions<P> {
 
     /// A response arrived: it may complete one of our requests.
     pub(crate) fn on_response(&mut self, response: &Response) {
-        let Some(branch) = response.headers().top_via().ok().and_then(|v| v.branch().map(str::to_owned)) else { return };
+        let Some(branch) = response.headers().top_via().ok().and_then(|v| v.branch().map(str::to_owned)) else {
+            return;
+        };
         if response.status() >= 200 {
             self.client.remove(&branch);
         } else if let Some(tx) = self.client.get_mut(&branch) {

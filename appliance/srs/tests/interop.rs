@@ -39,7 +39,10 @@ fn metadata_fixture(name: &str) -> String {
 fn offer(labels: &[&str]) -> String {
     let mut text = String::from("v=0\r\no=SBC 7 1 IN IP4 198.18.0.10\r\ns=-\r\nc=IN IP4 198.18.0.10\r\nt=0 0\r\n");
     for (i, label) in labels.iter().enumerate() {
-        text.push_str(&format!("m=audio {} RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=label:{label}\r\na=sendonly\r\n", 46000 + 2 * i));
+        text.push_str(&format!(
+            "m=audio {} RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=label:{label}\r\na=sendonly\r\n",
+            46000 + 2 * i
+        ));
     }
     text
 }
@@ -67,7 +70,12 @@ fn roles(started: &CallStarted) -> Vec<LegRole> {
 
 #[test]
 fn oracle_pre_rfc_metadata_with_apkt_headers() {
-    let started = start("+12015550002", &offer(&["16777227", "16777228"]), &metadata_fixture("oracle_prerfc_apkt.xml"), "application/rs-metadata+xml");
+    let started = start(
+        "+12015550002",
+        &offer(&["16777227", "16777228"]),
+        &metadata_fixture("oracle_prerfc_apkt.xml"),
+        "application/rs-metadata+xml",
+    );
     assert_eq!(roles(&started), [LegRole::Caller, LegRole::Subscriber]);
     assert_eq!(started.caller.as_ref().map(E164::as_str), Some("+12015552222"));
     let signaling = &started.signaling;
@@ -78,7 +86,12 @@ fn oracle_pre_rfc_metadata_with_apkt_headers() {
 
 #[test]
 fn ribbon_tns_metadata_with_calldata_and_the_originator_on_label_2() {
-    let started = start("+12015550003", &offer(&["1", "2"]), &metadata_fixture("ribbon_tns_calldata.xml"), "application/rs-metadata");
+    let started = start(
+        "+12015550003",
+        &offer(&["1", "2"]),
+        &metadata_fixture("ribbon_tns_calldata.xml"),
+        "application/rs-metadata",
+    );
     assert_eq!(roles(&started), [LegRole::Subscriber, LegRole::Caller]);
     assert_eq!(started.caller.as_ref().map(E164::as_str), Some("+12015554444"));
     assert_eq!(started.signaling.verstat.as_deref(), Some("TN-Validation-Failed"));
@@ -87,7 +100,12 @@ fn ribbon_tns_metadata_with_calldata_and_the_originator_on_label_2() {
 
 #[test]
 fn broadworks_single_mixed_stream() {
-    let started = start("+12025550143", &offer(&["1"]), &metadata_fixture("broadworks_recording_metadata.xml"), "application/rs-metadata+xml");
+    let started = start(
+        "+12025550143",
+        &offer(&["1"]),
+        &metadata_fixture("broadworks_recording_metadata.xml"),
+        "application/rs-metadata+xml",
+    );
     assert_eq!(roles(&started), [LegRole::Mixed]);
     assert_eq!(started.subscriber.as_str(), "+12025550143");
     assert_eq!(started.caller.as_ref().map(E164::as_str), Some("+12015556666"));

@@ -200,7 +200,9 @@ fn malformed_requests_get_400_with_the_defect_or_are_dropped() {
     assert_eq!(r.status(), 400);
     assert!(warning(r).contains("Content-Length"), "{}", warning(r));
 
-    let no_via = Req::new("OPTIONS", "x", "x1").text().replace("Via: SIP/2.0/UDP 198.18.0.10:5060;branch=z9hG4bKx1;rport\r\n", "");
+    let no_via = Req::new("OPTIONS", "x", "x1")
+        .text()
+        .replace("Via: SIP/2.0/UDP 198.18.0.10:5060;branch=z9hG4bKx1;rport\r\n", "");
     assert!(h.send(&no_via).is_empty(), "without Via there is no way to answer");
 
     let bad_sdp = {

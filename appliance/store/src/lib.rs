@@ -99,8 +99,8 @@ impl Store {
     /// An empty database in memory, for tests of the layers above.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let path = Path::new(":memory:");
-        let conn = Connection::open_in_memory()
-            .map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
+        let conn =
+            Connection::open_in_memory().map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
         Self::prepare(conn, path)
     }
 
@@ -122,9 +122,7 @@ impl Store {
 
     /// The schema version this database is at.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        self.conn
-            .pragma_query_value(None, "user_version", |row| row.get(0))
-            .doing("reading the schema version")
+        self.conn.pragma_query_value(None, "user_version", |row| row.get(0)).doing("reading the schema version")
     }
 }
 

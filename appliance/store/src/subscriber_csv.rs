@@ -38,10 +38,8 @@ pub struct ParsedCsv {
 /// unusable (unreadable, no or bad header); bad rows are collected.
 pub fn parse_subscriber_csv(input: impl Read, home: HomeCountry) -> Result<ParsedCsv, StoreError> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(input);
-    let header = reader
-        .headers()
-        .map_err(|e| StoreError::Invalid(format!("line 1: cannot read the header row: {e}")))?
-        .clone();
+    let header =
+        reader.headers().map_err(|e| StoreError::Invalid(format!("line 1: cannot read the header row: {e}")))?.clone();
     let index = column_index(&header)?;
     let mut parsed = ParsedCsv::default();
     let mut seen: HashMap<E164, u64> = HashMap::new();
@@ -60,10 +58,9 @@ pub fn parse_subscriber_csv(input: impl Read, home: HomeCountry) -> Result<Parse
         let line = record.position().map_or(0, |p| p.line());
         match parse_row(&record, &index, home) {
             Ok(sub) => match seen.insert(sub.msisdn.clone(), line) {
-                Some(first) => parsed.errors.push(CsvRowError {
-                    line,
-                    message: format!("{} is already on line {first}", sub.msisdn),
-                }),
+                Some(first) => parsed
+                    .errors
+                    .push(CsvRowError { line, message: format!("{} is already on line {first}", sub.msisdn) }),
                 None => parsed.subscribers.push(sub),
             },
             Err(message) => parsed.errors.push(CsvRowError { line, message }),
@@ -152,9 +149,7 @@ pub fn write_subscriber_csv(output: impl Write, subscribers: &[Subscriber]) -> R
     for s in subscribers {
         let trusted: Vec<&str> = s.trusted_numbers.iter().map(E164::as_str).collect();
         let opted_in = if s.opted_in { "yes" } else { "no" };
-        writer
-            .write_record([s.msisdn.as_str(), &s.language.to_string(), opted_in, &trusted.join(";")])
-            .map_err(io)?;
+        writer.write_record([s.msisdn.as_str(), &s.language.to_string(), opted_in, &trusted.join(";")]).map_err(io)?;
     }
     writer.flush().map_err(|e| StoreError::Invalid(format!("cannot write CSV: {e}")))
 }

@@ -157,11 +157,7 @@ impl Store {
     /// One subscriber, if registered.
     pub fn subscriber(&self, msisdn: &E164) -> Result<Option<Subscriber>, StoreError> {
         self.conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM subscribers WHERE msisdn = ?1"),
-                [msisdn.as_str()],
-                from_row,
-            )
+            .query_row(&format!("SELECT {COLUMNS} FROM subscribers WHERE msisdn = ?1"), [msisdn.as_str()], from_row)
             .optional()
             .doing("reading a subscriber")
     }
@@ -179,11 +175,9 @@ impl Store {
     /// How many subscribers are registered, and how many of them opted in.
     pub fn subscriber_counts(&self) -> Result<(u64, u64), StoreError> {
         self.conn
-            .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(opted_in), 0) FROM subscribers",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
+            .query_row("SELECT COUNT(*), COALESCE(SUM(opted_in), 0) FROM subscribers", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
             .doing("counting subscribers")
     }
 }
@@ -223,9 +217,7 @@ fn join_numbers(numbers: &[E164]) -> String {
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Subscriber> {
-    let text_err = |i, e: String| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-    };
+    let text_err = |i, e: String| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into());
     let msisdn: String = row.get(0)?;
     let language: String = row.get(1)?;
     let trusted: String = row.get(4)?;

@@ -25,7 +25,14 @@ pub fn alerts(global: &GlobalArgs, command: AlertsCommand) -> Result<(), Failure
     let rows: Vec<Vec<String>> = alerts
         .iter()
         .map(|a| {
-            vec![rfc3339(a.created_at), a.call_id.clone(), a.caller.clone(), a.subscriber.clone(), format!("{:.2}", a.score), a.tactics.join(",")]
+            vec![
+                rfc3339(a.created_at),
+                a.call_id.clone(),
+                a.caller.clone(),
+                a.subscriber.clone(),
+                format!("{:.2}", a.score),
+                a.tactics.join(","),
+            ]
         })
         .collect();
     print_table(&["TIME", "CALL", "CALLER", "SUBSCRIBER", "SCORE", "TACTICS"], &rows)?;

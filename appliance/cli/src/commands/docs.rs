@@ -23,7 +23,8 @@ pub fn man(out_dir: Option<&Path>) -> Result<(), Failure> {
         None => clap_mangen::Man::new(command).render(&mut std::io::stdout())?,
         Some(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            clap_mangen::generate_to(command, dir).with_context(|| format!("cannot write man pages to {}", dir.display()))?;
+            clap_mangen::generate_to(command, dir)
+                .with_context(|| format!("cannot write man pages to {}", dir.display()))?;
             eprintln!("man pages written to {}", dir.display());
         }
     }

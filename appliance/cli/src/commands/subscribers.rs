@@ -34,7 +34,12 @@ pub fn subscribers(global: &GlobalArgs, command: SubscribersCommand) -> Result<(
             let mut store = super::open_store(&config)?;
             let outcome = store.upsert_subscriber(&subscriber, &super::actor())?;
             let verb = if outcome == Upsert::Added { "added" } else { "updated" };
-            println!("{verb} {} (language {}, {})", subscriber.msisdn, subscriber.language, opt_in_text(subscriber.opted_in));
+            println!(
+                "{verb} {} (language {}, {})",
+                subscriber.msisdn,
+                subscriber.language,
+                opt_in_text(subscriber.opted_in)
+            );
         }
         SubscribersCommand::Remove { msisdn } => {
             let msisdn = E164::parse(&msisdn, Some(home)).map_err(Failure::usage)?;
@@ -54,7 +59,13 @@ pub fn subscribers(global: &GlobalArgs, command: SubscribersCommand) -> Result<(
                     .iter()
                     .map(|s| {
                         let trusted: Vec<&str> = s.trusted_numbers.iter().map(E164::as_str).collect();
-                        vec![s.msisdn.to_string(), s.language.to_string(), opt_in_text(s.opted_in).into(), rfc3339(s.opt_in_changed_at), trusted.join(";")]
+                        vec![
+                            s.msisdn.to_string(),
+                            s.language.to_string(),
+                            opt_in_text(s.opted_in).into(),
+                            rfc3339(s.opt_in_changed_at),
+                            trusted.join(";"),
+                        ]
                     })
                     .collect();
                 print_table(&["MSISDN", "LANGUAGE", "PROTECTION", "SINCE", "TRUSTED"], &rows)?;
@@ -72,7 +83,9 @@ pub fn subscribers(global: &GlobalArgs, command: SubscribersCommand) -> Result<(
             match output {
                 None => callguard_store::write_subscriber_csv(std::io::stdout().lock(), &subscribers)?,
                 Some(path) => {
-                    write_atomically(&path, |out| callguard_store::write_subscriber_csv(out, &subscribers).map_err(Into::into))?;
+                    write_atomically(&path, |out| {
+                        callguard_store::write_subscriber_csv(out, &subscribers).map_err(Into::into)
+                    })?;
                     eprintln!("exported {} subscriber(s) to {}", subscribers.len(), path.display());
                 }
             }
@@ -96,7 +109,13 @@ struct ImportReport<'a> {
     errors: &'a [callguard_store::CsvRowError],
 }
 
-fn import(config: &callguard_config::Config, file: &Path, parsed: ParsedCsv, skip_bad: bool, json: bool) -> Result<(), Failure> {
+fn import(
+    config: &callguard_config::Config,
+    file: &Path,
+    parsed: ParsedCsv,
+    skip_bad: bool,
+    json: bool,
+) -> Result<(), Failure> {
     let bad = parsed.errors.len();
     let refused = bad > 0 && !skip_bad;
     let summary = if refused {
@@ -145,7 +164,8 @@ fn import(config: &callguard_config::Config, file: &Path, parsed: ParsedCsv, ski
 /// so a failure never leaves a half-written file.
 fn write_atomically(path: &Path, write: impl FnOnce(&mut std::fs::File) -> anyhow::Result<()>) -> Result<(), Failure> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut temp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
     write(temp.as_file_mut())?;
     temp.as_file_mut().flush()?;
     temp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;

@@ -24,15 +24,12 @@ pub const FIXTURES: &[&str] = &[
 ];
 
 pub fn fixture_bytes(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
     std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 pub fn fixture(name: &str) -> SessionDescription {
-    SessionDescription::parse_bytes(&fixture_bytes(name))
-        .unwrap_or_else(|error| panic!("{name}: {error}"))
+    SessionDescription::parse_bytes(&fixture_bytes(name)).unwrap_or_else(|error| panic!("{name}: {error}"))
 }
 
 /// The SRS policy the tests answer with.
@@ -56,13 +53,7 @@ impl TestAllocator {
     }
 
     pub fn starting_at(next_port: u16) -> Self {
-        Self {
-            next_port,
-            port_calls: Vec::new(),
-            key_calls: Vec::new(),
-            ports_exhausted: false,
-            keys_exhausted: false,
-        }
+        Self { next_port, port_calls: Vec::new(), key_calls: Vec::new(), ports_exhausted: false, keys_exhausted: false }
     }
 }
 
@@ -82,9 +73,7 @@ impl MediaAllocator for TestAllocator {
         if self.keys_exhausted {
             return None;
         }
-        Some(SrtpKeyMaterial::new(
-            [0xA0 + u8::try_from(index).unwrap(); 30],
-        ))
+        Some(SrtpKeyMaterial::new([0xA0 + u8::try_from(index).unwrap(); 30]))
     }
 }
 
@@ -95,10 +84,7 @@ pub fn sdp(lines: &[&str]) -> String {
 
 /// Compares line by line first, so that a failure names the line.
 pub fn assert_sdp(actual: &str, expected: &[&str]) {
-    let actual_lines: Vec<&str> = actual
-        .split("\r\n")
-        .filter(|line| !line.is_empty())
-        .collect();
+    let actual_lines: Vec<&str> = actual.split("\r\n").filter(|line| !line.is_empty()).collect();
     for (number, (got, want)) in actual_lines.iter().zip(expected).enumerate() {
         assert_eq!(got, want, "line {} differs in:\n{actual}", number + 1);
     }

@@ -1,30 +1,20 @@
 //! Re-offers (re-INVITE/UPDATE) against a previous answer.
 
 use callguard_sdp::{
-    Answer, Direction, RejectReason, RejectedStream, SessionDescription, answer_offer,
-    answer_reoffer,
+    Answer, Direction, RejectReason, RejectedStream, SessionDescription, answer_offer, answer_reoffer,
 };
 
 use crate::common::{TestAllocator, assert_sdp, fixture, policy};
 
 fn initial() -> Answer {
-    answer_offer(
-        &fixture("two_streams_labels_1_2.sdp"),
-        &policy(),
-        &mut TestAllocator::new(),
-    )
+    answer_offer(&fixture("two_streams_labels_1_2.sdp"), &policy(), &mut TestAllocator::new())
 }
 
 #[test]
 fn unchanged_reoffer_keeps_everything_including_the_version() {
     let first = initial();
     let mut allocator = TestAllocator::starting_at(50000);
-    let again = answer_reoffer(
-        &first,
-        &fixture("two_streams_labels_1_2.sdp"),
-        &policy(),
-        &mut allocator,
-    );
+    let again = answer_reoffer(&first, &fixture("two_streams_labels_1_2.sdp"), &policy(), &mut allocator);
     assert_eq!(again.sdp, first.sdp);
     assert_eq!(again.sdp.origin.session_version, 1);
     assert_eq!(again.streams, first.streams);
@@ -36,12 +26,7 @@ fn unchanged_reoffer_keeps_everything_including_the_version() {
 fn hold_reoffer_goes_inactive_and_keeps_ports() {
     let first = initial();
     let mut allocator = TestAllocator::starting_at(50000);
-    let held = answer_reoffer(
-        &first,
-        &fixture("hold_reoffer.sdp"),
-        &policy(),
-        &mut allocator,
-    );
+    let held = answer_reoffer(&first, &fixture("hold_reoffer.sdp"), &policy(), &mut allocator);
     assert_sdp(
         &held.sdp.to_string(),
         &[
@@ -74,19 +59,9 @@ fn hold_reoffer_goes_inactive_and_keeps_ports() {
     assert!(held.released_ports.is_empty());
 
     // Resuming bumps the version again and restores recvonly.
-    let resumed = answer_reoffer(
-        &held,
-        &fixture("two_streams_labels_1_2.sdp"),
-        &policy(),
-        &mut allocator,
-    );
+    let resumed = answer_reoffer(&held, &fixture("two_streams_labels_1_2.sdp"), &policy(), &mut allocator);
     assert_eq!(resumed.sdp.origin.session_version, 3);
-    assert!(
-        resumed
-            .streams
-            .iter()
-            .all(|stream| stream.direction == Direction::RecvOnly)
-    );
+    assert!(resumed.streams.iter().all(|stream| stream.direction == Direction::RecvOnly));
     assert_eq!(resumed.sdp.media, first.sdp.media);
 }
 
@@ -94,12 +69,7 @@ fn hold_reoffer_goes_inactive_and_keeps_ports() {
 fn reoffer_that_removes_one_stream_and_adds_another() {
     let first = initial();
     let mut allocator = TestAllocator::starting_at(50000);
-    let answer = answer_reoffer(
-        &first,
-        &fixture("reoffer_add_remove.sdp"),
-        &policy(),
-        &mut allocator,
-    );
+    let answer = answer_reoffer(&first, &fixture("reoffer_add_remove.sdp"), &policy(), &mut allocator);
     assert_sdp(
         &answer.sdp.to_string(),
         &[
@@ -129,13 +99,7 @@ fn reoffer_that_removes_one_stream_and_adds_another() {
         ],
     );
     assert_eq!(answer.released_ports, vec![40000]);
-    assert_eq!(
-        answer.rejected,
-        vec![RejectedStream {
-            index: 0,
-            reason: RejectReason::PortZero
-        }]
-    );
+    assert_eq!(answer.rejected, vec![RejectedStream { index: 0, reason: RejectReason::PortZero }]);
     assert_eq!(allocator.port_calls, vec![(2, false)]);
     let indexes: Vec<usize> = answer.streams.iter().map(|stream| stream.index).collect();
     assert_eq!(indexes, vec![1, 2]);
@@ -144,17 +108,11 @@ fn reoffer_that_removes_one_stream_and_adds_another() {
 #[test]
 fn fewer_m_lines_release_the_missing_streams() {
     let first = initial();
-    let mut text =
-        String::from_utf8(crate::common::fixture_bytes("two_streams_labels_1_2.sdp")).unwrap();
+    let mut text = String::from_utf8(crate::common::fixture_bytes("two_streams_labels_1_2.sdp")).unwrap();
     let second_stream = text.rfind("m=audio").unwrap();
     text.truncate(second_stream);
     let offer = SessionDescription::parse(&text).unwrap();
-    let answer = answer_reoffer(
-        &first,
-        &offer,
-        &policy(),
-        &mut TestAllocator::starting_at(50000),
-    );
+    let answer = answer_reoffer(&first, &offer, &policy(), &mut TestAllocator::starting_at(50000));
     assert_eq!(answer.sdp.media.len(), 1);
     assert_eq!(answer.released_ports, vec![40002]);
     assert_eq!(answer.streams[0].local_port, 40000);
@@ -187,10 +145,8 @@ fn srtp_reoffer_keeps_the_srs_key_unless_the_tag_changes() {
 
     // Dropping the _32 line makes stream 2 pick tag 2: a new key is needed.
     let text = String::from_utf8(crate::common::fixture_bytes("srtp_two_crypto.sdp")).unwrap();
-    let without_32: String = text
-        .split_inclusive("\r\n")
-        .filter(|line| !line.contains("AES_CM_128_HMAC_SHA1_32"))
-        .collect();
+    let without_32: String =
+        text.split_inclusive("\r\n").filter(|line| !line.contains("AES_CM_128_HMAC_SHA1_32")).collect();
     let offer = SessionDescription::parse(&without_32).unwrap();
     let mut allocator = TestAllocator::starting_at(50000);
     let changed = answer_reoffer(&first, &offer, &policy(), &mut allocator);
@@ -212,31 +168,16 @@ fn turning_rtcp_mux_on_reallocates() {
     let answer = answer_reoffer(&first, &offer, &policy(), &mut allocator);
     assert_eq!(allocator.port_calls, vec![(0, true)]);
     assert_eq!(answer.released_ports, vec![40000]);
-    assert_eq!(
-        (
-            answer.streams[0].local_port,
-            answer.streams[0].local_rtcp_port
-        ),
-        (50000, 50000)
-    );
+    assert_eq!((answer.streams[0].local_port, answer.streams[0].local_rtcp_port), (50000, 50000));
 }
 
 #[test]
 fn a_previously_rejected_stream_can_be_accepted_later() {
     let mut exhausted = TestAllocator::new();
     exhausted.ports_exhausted = true;
-    let first = answer_offer(
-        &fixture("two_streams_labels_1_2.sdp"),
-        &policy(),
-        &mut exhausted,
-    );
+    let first = answer_offer(&fixture("two_streams_labels_1_2.sdp"), &policy(), &mut exhausted);
     assert!(first.streams.is_empty());
-    let answer = answer_reoffer(
-        &first,
-        &fixture("two_streams_labels_1_2.sdp"),
-        &policy(),
-        &mut TestAllocator::new(),
-    );
+    let answer = answer_reoffer(&first, &fixture("two_streams_labels_1_2.sdp"), &policy(), &mut TestAllocator::new());
     assert_eq!(answer.streams.len(), 2);
     assert!(answer.released_ports.is_empty());
     assert_eq!(answer.sdp.origin.session_version, 2);

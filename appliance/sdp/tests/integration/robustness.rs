@@ -12,27 +12,15 @@ fn exercise(bytes: &[u8]) -> Result<(), usize> {
     match SessionDescription::parse_bytes(bytes) {
         Ok(sdp) => {
             let text = sdp.to_string();
-            assert_eq!(
-                SessionDescription::parse(&text).as_ref(),
-                Ok(&sdp),
-                "{text}"
-            );
+            assert_eq!(SessionDescription::parse(&text).as_ref(), Ok(&sdp), "{text}");
             let answer = answer_offer(&sdp, &policy(), &mut TestAllocator::new());
             assert_eq!(answer.sdp.media.len(), sdp.media.len());
-            let again = answer_reoffer(
-                &answer,
-                &sdp,
-                &policy(),
-                &mut TestAllocator::starting_at(50000),
-            );
+            let again = answer_reoffer(&answer, &sdp, &policy(), &mut TestAllocator::starting_at(50000));
             assert_eq!(again.sdp, answer.sdp);
             Ok(())
         }
         Err(error) => {
-            assert!(
-                (1..=line_count).contains(&error.line()),
-                "{error} outside 1..={line_count}"
-            );
+            assert!((1..=line_count).contains(&error.line()), "{error} outside 1..={line_count}");
             Err(error.line())
         }
     }
@@ -58,9 +46,7 @@ fn corrupting_any_byte_never_panics() {
     for name in ["srtp_two_crypto.sdp", "labels_large.sdp", "ipv6.sdp"] {
         let bytes = fixture_bytes(name);
         for position in 0..bytes.len() {
-            for replacement in [
-                b' ', b'\n', b'\r', b'0', b'9', b'/', b':', b'|', b'=', b'a', 0x00, 0xFF,
-            ] {
+            for replacement in [b' ', b'\n', b'\r', b'0', b'9', b'/', b':', b'|', b'=', b'a', 0x00, 0xFF] {
                 let mut corrupted = bytes.clone();
                 corrupted[position] = replacement;
                 let _ = exercise(&corrupted);
@@ -81,10 +67,7 @@ fn repeating_any_line_never_panics_and_points_at_a_real_line() {
             let repeated_line = index + 1;
             if let Err(line) = outcome {
                 // The repeat is reported at the copy or after it, never before.
-                assert!(
-                    line >= repeated_line,
-                    "{name}: line {line} for a repeat of line {repeated_line}"
-                );
+                assert!(line >= repeated_line, "{name}: line {line} for a repeat of line {repeated_line}");
             }
         }
     }
@@ -99,14 +82,8 @@ fn oversized_values_are_refused_or_kept_without_panicking() {
         format!("v=0\no=- 1 1 IN IP4 192.0.2.1\ns={long_name}\nt=0 0\n"),
         format!("v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nm=audio {huge} RTP/AVP 0\n"),
         format!("v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 {long_name}\nm=audio 1 RTP/AVP 0\n"),
-        format!(
-            "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nm=audio 1 RTP/AVP 0\na=crypto:1 X inline:{}\n",
-            "A".repeat(4096)
-        ),
-        format!(
-            "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nm=audio 1 RTP/AVP {}\n",
-            "0 ".repeat(5000)
-        ),
+        format!("v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nm=audio 1 RTP/AVP 0\na=crypto:1 X inline:{}\n", "A".repeat(4096)),
+        format!("v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nm=audio 1 RTP/AVP {}\n", "0 ".repeat(5000)),
     ] {
         if let Err(error) = SessionDescription::parse(&text) {
             assert!(error.to_string().chars().count() < 200, "{error}");
@@ -117,13 +94,9 @@ fn oversized_values_are_refused_or_kept_without_panicking() {
 
 #[test]
 fn many_streams_are_answered_in_order() {
-    let mut text =
-        String::from("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n");
+    let mut text = String::from("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n");
     for index in 0..200 {
-        text.push_str(&format!(
-            "m=audio {} RTP/AVP 0\r\na=label:{index}\r\n",
-            10_000 + index * 2
-        ));
+        text.push_str(&format!("m=audio {} RTP/AVP 0\r\na=label:{index}\r\n", 10_000 + index * 2));
     }
     let sdp = SessionDescription::parse(&text).unwrap();
     let answer = answer_offer(&sdp, &policy(), &mut TestAllocator::new());

@@ -10,11 +10,7 @@ pub fn fixture(name: &str) -> Vec<u8> {
 
 /// `a=sendonly` m-lines with these labels, in order.
 pub fn sdp(labels: &[Option<&str>]) -> Vec<SdpStream> {
-    labels
-        .iter()
-        .enumerate()
-        .map(|(i, l)| SdpStream::new(i, *l, MediaDirection::SendOnly))
-        .collect()
+    labels.iter().enumerate().map(|(i, l)| SdpStream::new(i, *l, MediaDirection::SendOnly)).collect()
 }
 
 /// The appliance's subscriber register, keyed by number.

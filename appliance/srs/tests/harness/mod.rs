@@ -10,7 +10,7 @@ use callguard_numbers::E164;
 use callguard_sdp::AcceptedCodec;
 use callguard_sip::{HeaderName, Response, SipMessage};
 use callguard_srs::{
-    CallEvent, Entropy, Output, PortPool, Protection, Register, SdpOrder, SourcePolicy, Srs, SrsConfig, Source,
+    CallEvent, Entropy, Output, PortPool, Protection, Register, SdpOrder, Source, SourcePolicy, Srs, SrsConfig,
 };
 
 pub const SUBSCRIBER: &str = "+12015550123";
@@ -209,4 +209,3 @@ pub fn siprec_invite<'a>(call_id: &'a str, branch: &'a str) -> Req<'a> {
 pub fn to_tag(response: &Response) -> String {
     response.headers().to().unwrap().tag().unwrap().to_owned()
 }
-
