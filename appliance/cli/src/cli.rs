@@ -95,6 +95,10 @@ pub enum Command {
     #[command(subcommand)]
     Calls(CallsCommand),
 
+    /// The XDP program that steers media into AF_XDP sockets.
+    #[command(subcommand)]
+    Bpf(BpfCommand),
+
     /// Alerts decided on calls (scores and tactic codes, never words).
     #[command(subcommand)]
     Alerts(AlertsCommand),
@@ -198,6 +202,31 @@ pub enum CallsCommand {
     /// List live calls: parties, streams with their role, codec and port,
     /// age, and the RTP packets received so far.
     List(JsonArg),
+}
+
+/// `callguard bpf …`
+#[derive(Debug, Subcommand)]
+pub enum BpfCommand {
+    /// Show the XDP programs on the media interface: callguard's (with its
+    /// mode and counters) and anyone else's.
+    Status {
+        /// Interface [default: media.interface from the configuration].
+        #[arg(long, value_name = "IF")]
+        iface: Option<String>,
+        /// Print machine-readable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove callguard's XDP program from the interface (e.g. one left by
+    /// a crashed daemon). Programs of other software are never touched.
+    Detach {
+        /// Interface [default: media.interface from the configuration].
+        #[arg(long, value_name = "IF")]
+        iface: Option<String>,
+        /// Print machine-readable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `callguard alerts …`

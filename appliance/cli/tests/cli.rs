@@ -296,3 +296,22 @@ fn version_completions_and_man_page() {
     assert_eq!(code(&out), 0);
     assert!(b.path("man/callguard-subscribers.1").exists());
 }
+
+#[test]
+fn bpf_status_and_detach_name_the_interface() {
+    let b = Box::new();
+    let out = b.run(&["bpf", "status"]);
+    assert_eq!(code(&out), 2, "no interface is a usage error");
+    assert!(text(&out.stderr).contains("--iface"), "{}", text(&out.stderr));
+
+    let status = b.json(&["bpf", "status", "--iface", "lo", "--json"]);
+    assert_eq!(status["interface"], "lo");
+    assert_eq!(status["programs"], serde_json::json!([]));
+    let out = b.run(&["bpf", "detach", "--iface", "lo"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("no callguard XDP program"), "{}", text(&out.stdout));
+
+    let out = b.run(&["bpf", "status", "--iface", "no-such-if0"]);
+    assert_eq!(code(&out), 1);
+    assert!(text(&out.stderr).contains("no-such-if0"), "{}", text(&out.stderr));
+}

@@ -208,6 +208,10 @@ impl fmt::Display for SipTransport {
 pub struct MediaConfig {
     /// Packet source.
     pub source: MediaSource,
+    /// Network interface the media arrives on (for XDP/AF_PACKET capture
+    /// and `callguard bpf`); unset means the operator's default route's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
     /// Address the RTP sockets bind to and the SDP answer advertises.
     pub address: std::net::IpAddr,
     /// UDP port ranges offered to SBCs for RTP, as `"FIRST-LAST"` strings.
@@ -225,6 +229,7 @@ impl Default for MediaConfig {
     fn default() -> Self {
         MediaConfig {
             source: MediaSource::Socket,
+            interface: None,
             address: "127.0.0.1".parse().expect("valid address"),
             rtp_ports: vec![PortRange { first: 20000, last: 29999 }],
             codecs: KNOWN_CODECS.iter().map(|c| (*c).to_owned()).collect(),

@@ -151,6 +151,12 @@ fn check_media(config: &Config, problem: &mut impl FnMut(String, String)) {
             );
         }
     }
+    if let Some(interface) = &config.media.interface {
+        // Linux interface names: 1-15 bytes, no '/', no whitespace.
+        if interface.is_empty() || interface.len() > 15 || interface.contains(['/', ' ']) {
+            problem("media.interface".into(), format!("`{interface}` is not a network interface name"));
+        }
+    }
     if config.media.timeout_seconds == 0 {
         problem("media.timeout_seconds".into(), "0 would end every call at once".into());
     }

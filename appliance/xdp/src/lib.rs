@@ -76,4 +76,7 @@ mod sys;
 
 pub use abi::XdpCounters;
 pub use error::XdpError;
-pub use program::{AttachedProgram, Attachment, BPF_OBJECT, XdpMode, XdpProgram, attached_programs};
+pub use program::{
+    AttachedProgram, Attachment, BPF_OBJECT, XdpMode, XdpProgram, attached_programs, counters_of,
+    detach_callguard_programs,
+};

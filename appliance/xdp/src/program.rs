@@ -39,7 +39,8 @@ pub enum XdpMode {
 }
 
 impl XdpMode {
-    const fn as_str(self) -> &'static str {
+    /// The mode as `native`, `generic` or `offload`.
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Native => "native",
             Self::Generic => "generic",
@@ -204,6 +205,71 @@ fn attached_programs_at(interface: &str, ifindex: u32) -> Result<Vec<AttachedPro
     Ok(out)
 }
 
+/// The counters of a callguard program attached by another process (the
+/// daemon), summed over all CPUs. For `callguard bpf status`.
+pub fn counters_of(program: &AttachedProgram) -> Result<XdpCounters, XdpError> {
+    let gone =
+        || XdpError::ObjectMismatch { what: format!("program {} ({}) is no longer loaded", program.id, program.name) };
+    let info =
+        aya::programs::loaded_programs().filter_map(Result::ok).find(|p| p.id() == program.id).ok_or_else(gone)?;
+    let map_ids = info.map_ids().map_err(|e| load_error(EbpfError::ProgramError(e)))?.unwrap_or_default();
+    for id in map_ids {
+        let Ok(map) = aya::maps::MapInfo::from_id(id) else { continue };
+        if map.name_as_str() != Some(abi::MAP_COUNTERS) {
+            continue;
+        }
+        let data = MapData::from_id(id).map_err(map_error(abi::MAP_COUNTERS, "open by id"))?;
+        let counters: PerCpuArray<MapData, XdpCounters> = PerCpuArray::try_from(aya::maps::Map::PerCpuArray(data))
+            .map_err(map_error(abi::MAP_COUNTERS, "open by id"))?;
+        let per_cpu = counters.get(&0, 0).map_err(map_error(abi::MAP_COUNTERS, "read"))?;
+        let mut total = XdpCounters::default();
+        for cpu in per_cpu.iter() {
+            total.add(cpu);
+        }
+        return Ok(total);
+    }
+    Err(XdpError::ObjectMismatch { what: format!("map {} of program {}", abi::MAP_COUNTERS, program.id) })
+}
+
+/// Removes every callguard XDP program from `interface` (one left by a
+/// crashed daemon, say) and returns what it removed; anyone else's program
+/// is left alone and is an error. For `callguard bpf detach`.
+pub fn detach_callguard_programs(interface: &str) -> Result<Vec<AttachedProgram>, XdpError> {
+    check_capabilities()?;
+    let ifindex = sys::if_nametoindex(interface)
+        .ok_or_else(|| XdpError::InterfaceNotFound { interface: interface.to_owned() })?;
+    remove_stale(interface, ifindex)
+}
+
+/// Removes callguard programs from `ifindex`; refuses foreign ones.
+fn remove_stale(interface: &str, ifindex: u32) -> Result<Vec<AttachedProgram>, XdpError> {
+    let present = attached_programs_at(interface, ifindex)?;
+    if let Some(foreign) = present.iter().find(|p| !p.is_callguard()) {
+        return Err(XdpError::ForeignProgram {
+            interface: interface.to_owned(),
+            id: foreign.id,
+            name: foreign.name.clone(),
+            mode: foreign.mode.as_str(),
+        });
+    }
+    for stale in &present {
+        let stale_error = |source| XdpError::StaleProgram { interface: interface.to_owned(), id: stale.id, source };
+        // Held by a BPF link (a live process, or a pinned link):
+        // force-detach the link. Otherwise it was attached by netlink
+        // (`ip link set ... xdp`, older kernels): clear it by netlink.
+        let links = sys::detach_xdp_links(ifindex, stale.id).map_err(stale_error)?;
+        if links == 0 {
+            let mode = match stale.mode {
+                XdpMode::Native => NlXdpMode::Driver,
+                XdpMode::Generic => NlXdpMode::Skb,
+                XdpMode::Offload => NlXdpMode::Hardware,
+            };
+            sys::netlink_detach_xdp(ifindex, mode).map_err(stale_error)?;
+        }
+    }
+    Ok(present)
+}
+
 impl XdpProgram {
     /// Loads the embedded program and creates its maps (media port set
     /// empty, no sockets, counters zero). Nothing is attached yet.
@@ -260,7 +326,7 @@ impl XdpProgram {
         self.detach()?;
         let ifindex = sys::if_nametoindex(interface)
             .ok_or_else(|| XdpError::InterfaceNotFound { interface: interface.to_owned() })?;
-        let replaced = self.remove_stale(interface, ifindex)?;
+        let replaced = remove_stale(interface, ifindex)?;
 
         let xdp = self.xdp()?;
         let attach_error = |native_error, source| XdpError::AttachFailed {
@@ -287,35 +353,6 @@ impl XdpProgram {
         let report = Attachment { interface: interface.to_owned(), ifindex, mode, native_error, replaced };
         self.attached = Some(Attached { report: report.clone(), link });
         Ok(report)
-    }
-
-    /// Removes callguard programs from `ifindex`; refuses foreign ones.
-    fn remove_stale(&mut self, interface: &str, ifindex: u32) -> Result<Vec<AttachedProgram>, XdpError> {
-        let present = attached_programs_at(interface, ifindex)?;
-        if let Some(foreign) = present.iter().find(|p| !p.is_callguard()) {
-            return Err(XdpError::ForeignProgram {
-                interface: interface.to_owned(),
-                id: foreign.id,
-                name: foreign.name.clone(),
-                mode: foreign.mode.as_str(),
-            });
-        }
-        for stale in &present {
-            let stale_error = |source| XdpError::StaleProgram { interface: interface.to_owned(), id: stale.id, source };
-            // Held by a BPF link (a live process, or a pinned link):
-            // force-detach the link. Otherwise it was attached by netlink
-            // (`ip link set ... xdp`, older kernels): clear it by netlink.
-            let links = sys::detach_xdp_links(ifindex, stale.id).map_err(stale_error)?;
-            if links == 0 {
-                let mode = match stale.mode {
-                    XdpMode::Native => NlXdpMode::Driver,
-                    XdpMode::Generic => NlXdpMode::Skb,
-                    XdpMode::Offload => NlXdpMode::Hardware,
-                };
-                sys::netlink_detach_xdp(ifindex, mode).map_err(stale_error)?;
-            }
-        }
-        Ok(present)
     }
 
     /// Where the program is attached, if it is.

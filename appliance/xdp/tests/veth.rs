@@ -69,6 +69,10 @@ fn native_on_veth_counts_media_and_keeps_the_stack_working() {
     assert!(delta.passed >= 20, "SIP (and ARP, neighbour discovery) passed: {delta:?}");
     assert_eq!(delta.malformed, 0, "{delta:?}");
     assert_eq!(delta.seen, delta.passed + delta.no_socket + delta.redirected);
+    // Another process (`callguard bpf status`) reads the same counters by program id.
+    let attached = attached_programs(IF_A).expect("query");
+    let seen_elsewhere = callguard_xdp::counters_of(&attached[0]).expect("counters by id");
+    assert!(seen_elsewhere.seen >= delta.seen && seen_elsewhere.no_socket >= delta.no_socket, "{seen_elsewhere:?}");
 
     prog.detach().expect("detach");
     assert!(prog.attachment().is_none());
@@ -184,6 +188,37 @@ fn program_left_by_netlink_attach_is_replaced() {
     assert_eq!(ids_on_a(), vec![(prog.program_id().expect("id"), XdpMode::Native)]);
     prog.detach().expect("detach");
     assert!(wait_until(WAIT, || ids_on_a().is_empty()), "{:?}", ids_on_a());
+}
+
+/// `callguard bpf detach`: a program left behind is removed without
+/// attaching a new one; nothing left is nothing to do.
+#[test]
+fn a_left_program_is_detached_on_request() {
+    require_root("a_left_program_is_detached_on_request");
+    let pair = VethPair::new("left");
+    let object = std::env::temp_dir().join(format!("callguard_xdp-left-{}.o", std::process::id()));
+    std::fs::write(&object, callguard_xdp::BPF_OBJECT).expect("write object");
+    common::netns::ip(&[
+        "-n",
+        &pair.ns_a,
+        "link",
+        "set",
+        "dev",
+        IF_A,
+        "xdpgeneric",
+        "obj",
+        object.to_str().expect("path"),
+        "sec",
+        "xdp.frags",
+    ]);
+    let _ = std::fs::remove_file(&object);
+
+    let _in_a = NetNsGuard::enter(&pair.ns_a);
+    let removed = callguard_xdp::detach_callguard_programs(IF_A).expect("detach");
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(removed[0].mode, XdpMode::Generic);
+    assert!(wait_until(WAIT, || ids_on_a().is_empty()), "{:?}", ids_on_a());
+    assert!(callguard_xdp::detach_callguard_programs(IF_A).expect("nothing left").is_empty());
 }
 
 /// The daemon killed with SIGKILL while attached: the kernel drops its

@@ -2,6 +2,7 @@
 //! configuration and opening the store.
 
 pub mod alerts;
+pub mod bpf;
 pub mod calls;
 pub mod config;
 pub mod docs;
