@@ -153,6 +153,16 @@ fn attach_twice_leaves_exactly_one_program() {
     assert!(wait_until(WAIT, || ids_on_a().is_empty()), "{:?}", ids_on_a());
 }
 
+/// Attaches the program with `ip link` (netlink, no BPF link): it stays
+/// after its loader is gone, as a crashed older version would leave it.
+fn attach_with_ip_link(pair: &VethPair, mode: &str) {
+    let object = std::env::temp_dir().join(format!("callguard_xdp-{mode}-{}.o", std::process::id()));
+    std::fs::write(&object, callguard_xdp::BPF_OBJECT).expect("write object");
+    let path = object.to_str().expect("path");
+    common::netns::ip(&["-n", &pair.ns_a, "link", "set", "dev", IF_A, mode, "obj", path, "sec", "xdp.frags"]);
+    let _ = std::fs::remove_file(&object);
+}
+
 /// A callguard program attached by netlink (as an older kernel, `ip link`
 /// or a crashed older version leaves it: it outlives its process) is found
 /// and replaced.
@@ -160,22 +170,7 @@ fn attach_twice_leaves_exactly_one_program() {
 fn program_left_by_netlink_attach_is_replaced() {
     require_root("program_left_by_netlink_attach_is_replaced");
     let pair = VethPair::new("stale");
-    let object = std::env::temp_dir().join(format!("callguard_xdp-{}.o", std::process::id()));
-    std::fs::write(&object, callguard_xdp::BPF_OBJECT).expect("write object");
-    common::netns::ip(&[
-        "-n",
-        &pair.ns_a,
-        "link",
-        "set",
-        "dev",
-        IF_A,
-        "xdpdrv",
-        "obj",
-        object.to_str().expect("path"),
-        "sec",
-        "xdp.frags",
-    ]);
-    let _ = std::fs::remove_file(&object);
+    attach_with_ip_link(&pair, "xdpdrv");
 
     let _in_a = NetNsGuard::enter(&pair.ns_a);
     let stale = attached_programs(IF_A).expect("query");
@@ -196,22 +191,7 @@ fn program_left_by_netlink_attach_is_replaced() {
 fn a_left_program_is_detached_on_request() {
     require_root("a_left_program_is_detached_on_request");
     let pair = VethPair::new("left");
-    let object = std::env::temp_dir().join(format!("callguard_xdp-left-{}.o", std::process::id()));
-    std::fs::write(&object, callguard_xdp::BPF_OBJECT).expect("write object");
-    common::netns::ip(&[
-        "-n",
-        &pair.ns_a,
-        "link",
-        "set",
-        "dev",
-        IF_A,
-        "xdpgeneric",
-        "obj",
-        object.to_str().expect("path"),
-        "sec",
-        "xdp.frags",
-    ]);
-    let _ = std::fs::remove_file(&object);
+    attach_with_ip_link(&pair, "xdpgeneric");
 
     let _in_a = NetNsGuard::enter(&pair.ns_a);
     let removed = callguard_xdp::detach_callguard_programs(IF_A).expect("detach");
