@@ -95,6 +95,15 @@ pub enum Command {
     #[command(subcommand)]
     Calls(CallsCommand),
 
+    /// Run the packet source alone and report what arrives, flow by flow.
+    ///
+    /// A technician's diagnostic for the media path: it opens the chosen
+    /// backend on the media ports, counts packets, bytes and RTP sequence
+    /// gaps per flow for a while, and reports the mode the backend got. It
+    /// never prints or keeps a payload. Stop the daemon first, or choose
+    /// other ports: a port can be bound only once.
+    Capture(CaptureArgs),
+
     /// The XDP program that steers media into AF_XDP sockets.
     #[command(subcommand)]
     Bpf(BpfCommand),
@@ -202,6 +211,43 @@ pub enum CallsCommand {
     /// List live calls: parties, streams with their role, codec and port,
     /// age, and the RTP packets received so far.
     List(JsonArg),
+}
+
+/// `callguard capture …`
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// Packet source.
+    #[arg(long, value_enum, default_value_t = Backend::Socket)]
+    pub backend: Backend,
+    /// Interface for `afpacket` [default: media.interface].
+    #[arg(long, value_name = "IF")]
+    pub iface: Option<String>,
+    /// Media ports, `FIRST-LAST` (repeatable) [default: media.rtp_ports].
+    #[arg(long = "ports", value_name = "FIRST-LAST")]
+    pub ports: Vec<callguard_config::PortRange>,
+    /// Capture file for `pcap` (pcap or pcapng).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+    /// Replay the capture file as fast as possible instead of at recorded speed.
+    #[arg(long)]
+    pub max_speed: bool,
+    /// How long to capture (a file also ends at its end).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub seconds: u64,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The packet sources `callguard capture` can open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// Plain UDP sockets bound to the ports (unprivileged).
+    Socket,
+    /// AF_PACKET on an interface (needs CAP_NET_RAW).
+    Afpacket,
+    /// Replay of a capture file.
+    Pcap,
 }
 
 /// `callguard bpf …`

@@ -36,6 +36,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Config(command) => commands::config::config(global, command),
         Command::Subscribers(command) => commands::subscribers::subscribers(global, command),
         Command::Calls(command) => commands::calls::calls(global, command),
+        Command::Capture(args) => commands::capture::capture(global, args),
         Command::Bpf(command) => commands::bpf::bpf(global, command),
         Command::Alerts(command) => commands::alerts::alerts(global, command),
         Command::Version(args) => commands::version::version(args.json),

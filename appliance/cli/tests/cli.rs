@@ -315,3 +315,57 @@ fn bpf_status_and_detach_name_the_interface() {
     assert_eq!(code(&out), 1);
     assert!(text(&out.stderr).contains("no-such-if0"), "{}", text(&out.stderr));
 }
+
+/// An RTP packet of 172 bytes with the given sequence number.
+fn rtp(sequence: u16) -> Vec<u8> {
+    let mut packet = vec![0u8; 172];
+    packet[0] = 0x80;
+    packet[2..4].copy_from_slice(&sequence.to_be_bytes());
+    packet[8..12].copy_from_slice(&0x1234_5678u32.to_be_bytes());
+    packet
+}
+
+#[test]
+fn capture_reports_flows_packets_and_gaps_without_payloads() {
+    let b = Box::new();
+    let port = free_port();
+    let range = format!("{port}-{port}");
+    let mut capture = b
+        .command(&["--set", "media.address=127.0.0.1", "capture", "--ports", &range, "--seconds", "3", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(capture.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    assert!(line.contains("capturing from"), "{line}");
+
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for sequence in (0..50u16).filter(|s| !(20..23).contains(s)) {
+        sender.send_to(&rtp(sequence), ("127.0.0.1", port)).unwrap();
+    }
+    let out = capture.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["backend"], "socket");
+    let flow = &report["flows"][0];
+    assert_eq!(flow["destination"], format!("127.0.0.1:{port}"));
+    assert_eq!(flow["packets"], 47);
+    assert_eq!(flow["lost"], 3);
+    assert_eq!(flow["bytes"], 47 * 172);
+}
+
+#[test]
+fn capture_refuses_incomplete_backends_clearly() {
+    let b = Box::new();
+    let out = b.run(&["capture", "--backend", "pcap", "--seconds", "1"]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("--pcap FILE"), "{}", text(&out.stderr));
+    let out = b.run(&["capture", "--backend", "pcap", "--pcap", "/nonexistent.pcap", "--seconds", "1"]);
+    assert_eq!(code(&out), 1);
+    assert!(text(&out.stderr).contains("/nonexistent.pcap"), "{}", text(&out.stderr));
+    let out = b.run(&["capture", "--backend", "afpacket", "--seconds", "1"]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("--iface"), "{}", text(&out.stderr));
+}

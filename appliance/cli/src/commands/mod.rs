@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod bpf;
 pub mod calls;
+pub mod capture;
 pub mod config;
 pub mod docs;
 pub mod run;
