@@ -167,15 +167,15 @@ impl SipTask {
                             listeners: self.transports.listening().to_vec(),
                             srs: self.srs.stats(),
                             ports: self.srs.port_usage(),
-                            sessions: self.srs.sessions().len(),
+                            sessions: self.srs.session_count(),
                         });
                     }
                     Some(SipCommand::Terminate(call_id)) => {
                         self.srs.terminate(&call_id, Instant::now(), &mut OsEntropy, &mut self.out);
                     }
                     Some(SipCommand::Shutdown(done)) => {
-                        for session in self.srs.sessions() {
-                            self.srs.terminate(&session.call_id, Instant::now(), &mut OsEntropy, &mut self.out);
+                        for call_id in self.srs.sessions().into_iter().map(|s| s.call_id) {
+                            self.srs.terminate(&call_id, Instant::now(), &mut OsEntropy, &mut self.out);
                         }
                         self.flush().await;
                         self.transports.shutdown().await;

@@ -204,6 +204,11 @@ impl<P: Copy> Srs<P> {
         (self.ports.in_use(), self.ports.capacity())
     }
 
+    /// How many sessions are live.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
     /// The live sessions.
     pub fn sessions(&self) -> Vec<SessionSummary> {
         self.sessions
