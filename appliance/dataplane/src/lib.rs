@@ -22,6 +22,7 @@
 mod stream;
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -163,12 +164,14 @@ fn run(mut source: Box<dyn PacketSource>, commands: Receiver<Command>, shared: &
             match commands.try_recv() {
                 Ok(Command::Add(stream, reply)) => {
                     let port = stream.port();
-                    let result = if streams.contains_key(&port) {
-                        Err(DataPlaneError::PortInUse(port))
-                    } else {
-                        ports.add(port).map_err(|source| DataPlaneError::Port { port, source }).map(|()| {
-                            streams.insert(port, *stream);
-                        })
+                    let result = match streams.entry(port) {
+                        Entry::Occupied(_) => Err(DataPlaneError::PortInUse(port)),
+                        Entry::Vacant(slot) => ports
+                            .add(port)
+                            .map(|()| {
+                                slot.insert(*stream);
+                            })
+                            .map_err(|source| DataPlaneError::Port { port, source }),
                     };
                     let _ = reply.send(result);
                 }
