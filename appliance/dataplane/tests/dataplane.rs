@@ -80,6 +80,11 @@ fn rtp_becomes_16_khz_frames_for_its_leg() {
     // A tone at a quarter of full scale: RMS about 0.17 after G.711 and resampling.
     assert!(rms.iter().all(|r| (0.1..0.3).contains(r)), "{rms:?}");
     let counters = plane.stream_counters(port).unwrap();
+    // The last datagram may still be on its way through the thread.
+    let start = Instant::now();
+    while counters.packets.load(Ordering::Relaxed) < 50 && start.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert_eq!(counters.packets.load(Ordering::Relaxed), 50);
     assert_eq!(counters.malformed.load(Ordering::Relaxed), 0);
     let stats = counters.pipeline().expect("stats after frames");
@@ -111,6 +116,10 @@ fn srtp_streams_are_decrypted_and_forgeries_dropped() {
     let rms = audio_frames(&frames, 30, Duration::from_secs(3));
     assert!(rms.len() >= 30, "only {} audio frames", rms.len());
     let counters = plane.stream_counters(port).unwrap();
+    let start = Instant::now();
+    while counters.packets.load(Ordering::Relaxed) < 40 && start.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert_eq!(counters.srtp_rejected.load(Ordering::Relaxed), 4);
 }
 
