@@ -346,6 +346,10 @@ fn live_calls_count_media_and_end_when_media_stops() {
     loop {
         let packets = appliance.calls()[0]["streams"][0]["packets"].as_u64().unwrap();
         if packets == 20 {
+            let stream = &appliance.calls()[0]["streams"][0];
+            for field in ["lost", "late", "concealed_ms", "jitter_ms"] {
+                assert!(stream[field].is_number(), "{field} missing from {stream}");
+            }
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(5), "media counters stuck at {packets}");

@@ -146,11 +146,8 @@ async fn answer(request: Request, shared: &Arc<Shared>) -> Response {
         }
         Request::Calls => match ask_sip(shared, SipCommand::Sessions).await {
             Some(sessions) => {
-                let media = shared.media.get();
-                let calls = sessions
-                    .iter()
-                    .map(|s| CallSummary::of(s, &media.map(|m| m.of(&s.call_id)).unwrap_or_default()))
-                    .collect();
+                let media = shared.media.get().map(|m| m.as_ref());
+                let calls = sessions.iter().map(|s| CallSummary::of(s, media)).collect();
                 Response::Calls { calls }
             }
             None => Response::Error { message: "the SIP service is not running".into() },

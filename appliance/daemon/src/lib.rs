@@ -13,7 +13,7 @@
 
 pub mod control;
 mod logging;
-mod media_watch;
+mod media;
 mod sip;
 mod state_dir;
 mod status;
@@ -44,6 +44,9 @@ pub enum DaemonError {
     /// The SIP listeners could not be started.
     #[error("{0}")]
     Sip(String),
+    /// The media sockets or data plane could not be started.
+    #[error("{0}")]
+    Media(String),
     /// A socket or the async runtime could not be set up.
     #[error("{what}: {source}")]
     Io {
@@ -66,7 +69,7 @@ pub(crate) struct Shared {
     /// Commands to the SIP task, once it runs.
     pub(crate) sip: OnceLock<tokio::sync::mpsc::Sender<sip::SipCommand>>,
     /// Media counters of live calls.
-    pub(crate) media: OnceLock<Arc<media_watch::MediaCounters>>,
+    pub(crate) media: OnceLock<Arc<media::MediaCounters>>,
 }
 
 /// A daemon ready to run: state directory claimed, store open.
@@ -123,11 +126,11 @@ impl App {
         // task's command channel: create the channel first.
         let (sip_tx, sip_rx) = tokio::sync::mpsc::channel(64);
         let media = &shared.config.media;
-        let (watch, counters, media_task) =
-            media_watch::start(media.address, Duration::from_secs(media.timeout_seconds), sip_tx.clone());
-        let sip_task = sip::start(shared.clone(), vec![watch], sip_rx).await?;
+        let media = media::start(media.address, Duration::from_secs(media.timeout_seconds), sip_tx.clone())?;
+        let sip_task = sip::start(shared.clone(), vec![media.events], sip_rx).await?;
         let _ = shared.sip.set(sip_tx.clone());
-        let _ = shared.media.set(counters);
+        let _ = shared.media.set(media.counters);
+        let media_thread = media.thread;
         shared.lifecycle.send_replace(Lifecycle::Running);
         announce(&shared, &socket_path);
 
@@ -139,7 +142,9 @@ impl App {
             let _ = done.await;
         }
         let _ = sip_task.await;
-        media_task.abort();
+        // The SIP task held the only event sender: the media thread now ends
+        // and drops the data plane, closing the media sockets.
+        let _ = tokio::task::spawn_blocking(move || media_thread.join()).await;
 
         let grace = Duration::from_secs(shared.config.appliance.shutdown_grace_seconds);
         if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await.is_err() {

@@ -71,7 +71,7 @@ pub struct SipStatus {
 }
 
 /// A live call, for `callguard calls list`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallSummary {
     /// The SIPREC session's Call-ID.
     pub call_id: String,
@@ -86,7 +86,7 @@ pub struct CallSummary {
 }
 
 /// One recorded stream of a live call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StreamSummary {
     /// `caller`, `subscriber`, `mixed` or `unknown`.
     pub role: String,
@@ -100,8 +100,14 @@ pub struct StreamSummary {
     pub active: bool,
     /// RTP packets received.
     pub packets: u64,
-    /// RTP bytes received.
-    pub bytes: u64,
+    /// Packets lost (sequence numbers never received).
+    pub lost: u64,
+    /// Packets that arrived too late to be played.
+    pub late: u64,
+    /// Milliseconds of audio concealed.
+    pub concealed_ms: u64,
+    /// Interarrival jitter, milliseconds.
+    pub jitter_ms: f64,
 }
 
 /// Size of the subscriber register.
@@ -166,7 +172,7 @@ impl SipStatus {
 impl CallSummary {
     pub(crate) fn of(
         session: &callguard_srs::SessionSummary,
-        media: &std::collections::HashMap<u16, (u64, u64)>,
+        media: Option<&crate::media::MediaCounters>,
     ) -> CallSummary {
         CallSummary {
             call_id: session.call_id.clone(),
@@ -177,15 +183,18 @@ impl CallSummary {
                 .streams
                 .iter()
                 .map(|s| {
-                    let (packets, bytes) = media.get(&s.local_port).copied().unwrap_or_default();
+                    let m = media.map(|m| m.of(s.local_port)).unwrap_or_default();
                     StreamSummary {
                         role: format!("{:?}", s.role).to_ascii_lowercase(),
                         label: s.label.clone(),
                         codec: s.codec.clone(),
                         local_port: s.local_port,
                         active: s.active,
-                        packets,
-                        bytes,
+                        packets: m.packets,
+                        lost: m.lost,
+                        late: m.late,
+                        concealed_ms: m.concealed_ms,
+                        jitter_ms: m.jitter_ms,
                     }
                 })
                 .collect(),

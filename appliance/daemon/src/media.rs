@@ -1,0 +1,237 @@
+//! The media side of calls: every recorded stream goes to the data plane
+//! (`callguard-dataplane`) as SIPREC sessions come and go, and calls whose
+//! media stopped are ended.
+//!
+//! Call events arrive from the SIP task through [`MediaEvents`] (a sink that
+//! only queues) and are applied on a thread of their own, because adding a
+//! stream waits for the data-plane thread. The same thread checks once a
+//! second for calls whose active streams received nothing for
+//! `media.timeout_seconds`, and asks the SIP task to end them (BYE).
+//!
+//! The 16 kHz frames each leg produces wait in its bounded queue for
+//! speech-to-text; until that consumer exists, the oldest frames are
+//! dropped, never written anywhere.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use callguard_capture::{SocketConfig, SocketSource};
+use callguard_dataplane::{Codec, DataPlane, SrtpMasterKey, SrtpProfile, StreamConfig, StreamCounters, StreamSpec};
+use callguard_sdp::CryptoSuite;
+use callguard_srs::{CallEvent, CallEventSink, MediaStream};
+use tokio::sync::mpsc as tokio_mpsc;
+
+use crate::DaemonError;
+use crate::sip::SipCommand;
+
+/// The call-event sink: queues events for the media thread.
+pub(crate) struct MediaEvents(Mutex<mpsc::Sender<CallEvent>>);
+
+impl CallEventSink for MediaEvents {
+    fn on_event(&self, event: &CallEvent) {
+        let _ = self.0.lock().unwrap_or_else(|p| p.into_inner()).send(event.clone());
+    }
+}
+
+struct CallMedia {
+    streams: Vec<MediaStream>,
+    packets_seen: u64,
+    last_progress: Instant,
+    terminating: bool,
+}
+
+/// Per-stream counters of live calls, for `calls list`.
+#[derive(Default)]
+pub(crate) struct MediaCounters {
+    by_port: Mutex<HashMap<u16, Arc<StreamCounters>>>,
+}
+
+/// What `calls list` shows of one stream's media.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct StreamMedia {
+    pub(crate) packets: u64,
+    pub(crate) lost: u64,
+    pub(crate) late: u64,
+    pub(crate) concealed_ms: u64,
+    pub(crate) jitter_ms: f64,
+}
+
+impl MediaCounters {
+    /// The media counters of the stream received on `port`.
+    pub(crate) fn of(&self, port: u16) -> StreamMedia {
+        let by_port = self.by_port.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(counters) = by_port.get(&port) else { return StreamMedia::default() };
+        let pipeline = counters.pipeline();
+        StreamMedia {
+            packets: counters.packets.load(Ordering::Relaxed),
+            lost: pipeline.as_ref().map_or(0, |s| s.lost),
+            late: pipeline.as_ref().map_or(0, |s| s.late),
+            concealed_ms: pipeline.as_ref().map_or(0, |s| s.concealed_ms),
+            jitter_ms: pipeline.as_ref().map_or(0.0, |s| s.jitter_ms),
+        }
+    }
+}
+
+/// The running media side: the sink for the SIP task, the counters for
+/// `calls list`, and the thread that follows the calls.
+pub(crate) struct MediaPlane {
+    pub(crate) events: Arc<MediaEvents>,
+    pub(crate) counters: Arc<MediaCounters>,
+    pub(crate) thread: std::thread::JoinHandle<()>,
+}
+
+/// Starts the data plane on plain UDP sockets and the thread that follows
+/// the calls.
+pub(crate) fn start(
+    address: std::net::IpAddr,
+    timeout: Duration,
+    sip: tokio_mpsc::Sender<SipCommand>,
+) -> Result<MediaPlane, DaemonError> {
+    let io = |what: &str| {
+        let what = what.to_owned();
+        move |source| DaemonError::Io { what, source }
+    };
+    let source = SocketSource::new(SocketConfig::new(address))
+        .map_err(|e| DaemonError::Media(format!("cannot open the media sockets on {address}: {e}")))?;
+    let plane = DataPlane::start(Box::new(source)).map_err(io("cannot start the data-plane thread"))?;
+    tracing::info!(source = plane.source_name(), "media data plane running");
+    let (events_tx, events) = mpsc::channel();
+    let counters = Arc::new(MediaCounters::default());
+    let thread_counters = counters.clone();
+    let thread = std::thread::Builder::new()
+        .name("callguard-calls".into())
+        .spawn(move || follow_calls(plane, &events, &thread_counters, timeout, &sip))
+        .map_err(io("cannot start the media control thread"))?;
+    Ok(MediaPlane { events: Arc::new(MediaEvents(Mutex::new(events_tx))), counters, thread })
+}
+
+fn follow_calls(
+    plane: DataPlane,
+    events: &mpsc::Receiver<CallEvent>,
+    counters: &MediaCounters,
+    timeout: Duration,
+    sip: &tokio_mpsc::Sender<SipCommand>,
+) {
+    let mut calls: HashMap<String, CallMedia> = HashMap::new();
+    let mut next_check = Instant::now() + Duration::from_secs(1);
+    loop {
+        match events.recv_timeout(next_check.saturating_duration_since(Instant::now())) {
+            Ok(event) => apply(&plane, counters, &mut calls, event),
+            Err(RecvTimeoutError::Timeout) => {
+                next_check = Instant::now() + Duration::from_secs(1);
+                for call_id in silent_calls(counters, &mut calls, timeout) {
+                    tracing::warn!(%call_id, timeout_seconds = timeout.as_secs(), "no media: ending the call");
+                    let _ = sip.blocking_send(SipCommand::Terminate(call_id));
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+fn apply(plane: &DataPlane, counters: &MediaCounters, calls: &mut HashMap<String, CallMedia>, event: CallEvent) {
+    match event {
+        CallEvent::Started(call) => {
+            for stream in &call.streams {
+                add(plane, counters, stream);
+            }
+            let media = CallMedia {
+                streams: call.streams.clone(),
+                packets_seen: 0,
+                last_progress: Instant::now(),
+                terminating: false,
+            };
+            calls.insert(call.call_id.clone(), media);
+        }
+        CallEvent::StreamsChanged { call_id, streams } => {
+            let Some(call) = calls.get_mut(&call_id) else { return };
+            for old in &call.streams {
+                if !streams.iter().any(|s| s.local_port == old.local_port) {
+                    remove(plane, counters, old.local_port);
+                }
+            }
+            for new in &streams {
+                if !call.streams.iter().any(|s| s.local_port == new.local_port) {
+                    add(plane, counters, new);
+                }
+            }
+            call.streams = streams;
+        }
+        CallEvent::Ended { call_id, .. } => {
+            if let Some(call) = calls.remove(&call_id) {
+                for stream in &call.streams {
+                    remove(plane, counters, stream.local_port);
+                }
+            }
+        }
+    }
+}
+
+fn add(plane: &DataPlane, counters: &MediaCounters, stream: &MediaStream) {
+    let Some(spec) = spec_of(stream) else {
+        tracing::warn!(port = stream.local_port, codec = %stream.codec, "no decoder for this stream; not received");
+        return;
+    };
+    match plane.add_stream(spec) {
+        Ok(_frames) => {
+            if let Some(c) = plane.stream_counters(stream.local_port) {
+                counters.by_port.lock().unwrap_or_else(|p| p.into_inner()).insert(stream.local_port, c);
+            }
+        }
+        Err(e) => tracing::warn!(port = stream.local_port, error = %e, "cannot receive this stream"),
+    }
+}
+
+fn remove(plane: &DataPlane, counters: &MediaCounters, port: u16) {
+    plane.remove_stream(port);
+    counters.by_port.lock().unwrap_or_else(|p| p.into_inner()).remove(&port);
+}
+
+/// The data plane's view of a negotiated stream; `None` for a codec it
+/// cannot decode or an SRTP suite it cannot undo.
+fn spec_of(stream: &MediaStream) -> Option<StreamSpec> {
+    let codec = Codec::from_rtpmap(&stream.codec, stream.clock_rate)?;
+    let mut config = StreamConfig::new(codec, stream.payload_type);
+    if let Some(dtmf) = stream.dtmf_payload_type {
+        config = config.with_telephone_event(dtmf);
+    }
+    let srtp = match &stream.srtp {
+        None => None,
+        Some(params) => {
+            let profile = match params.suite {
+                CryptoSuite::AesCm128HmacSha1Tag80 => SrtpProfile::AesCm128HmacSha1Tag80,
+                CryptoSuite::AesCm128HmacSha1Tag32 => SrtpProfile::AesCm128HmacSha1Tag32,
+                CryptoSuite::Unknown(_) => return None,
+            };
+            let key = params.remote_keys.first()?;
+            Some((SrtpMasterKey::from_slice(key.material.as_bytes()).ok()?, profile))
+        }
+    };
+    Some(StreamSpec { port: stream.local_port, config, srtp })
+}
+
+/// Calls whose active streams received nothing for longer than `timeout`.
+/// Calls on hold (no active stream) are left alone.
+fn silent_calls(counters: &MediaCounters, calls: &mut HashMap<String, CallMedia>, timeout: Duration) -> Vec<String> {
+    let now = Instant::now();
+    let mut silent = Vec::new();
+    for (call_id, call) in calls.iter_mut() {
+        let active: Vec<u16> = call.streams.iter().filter(|s| s.active).map(|s| s.local_port).collect();
+        if call.terminating || active.is_empty() {
+            call.last_progress = now;
+            continue;
+        }
+        let packets: u64 = active.iter().map(|port| counters.of(*port).packets).sum();
+        if packets != call.packets_seen {
+            call.packets_seen = packets;
+            call.last_progress = now;
+        } else if now.duration_since(call.last_progress) > timeout {
+            call.terminating = true;
+            silent.push(call_id.clone());
+        }
+    }
+    silent
+}
