@@ -104,6 +104,10 @@ pub enum Command {
     /// other ports: a port can be bound only once.
     Capture(CaptureArgs),
 
+    /// Lab tools for the media path.
+    #[command(subcommand)]
+    Media(MediaCommand),
+
     /// The XDP program that steers media into AF_XDP sockets.
     #[command(subcommand)]
     Bpf(BpfCommand),
@@ -248,6 +252,37 @@ pub enum Backend {
     Afpacket,
     /// Replay of a capture file.
     Pcap,
+}
+
+/// `callguard media …`
+#[derive(Debug, Subcommand)]
+pub enum MediaCommand {
+    /// Decode every RTP/SRTP stream of a capture file into one 16 kHz WAV each.
+    ///
+    /// Offline lab validation of the media path: the same jitter buffer,
+    /// decoders and resampler as live calls, driven by the recorded packet
+    /// times. It reads capture files only, never a live interface, so it
+    /// cannot be used to record calls. Prints each stream's statistics.
+    Decode {
+        /// The capture (pcap or pcapng).
+        file: PathBuf,
+        /// Directory for the WAV files (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Codec of a dynamic payload type, `PT=NAME` (NAME: PCMU, PCMA, G722, opus); repeatable.
+        #[arg(long = "codec", value_name = "PT=NAME")]
+        codecs: Vec<String>,
+        /// Payload type of telephone-event (DTMF) in the capture.
+        #[arg(long, value_name = "PT")]
+        dtmf: Option<u8>,
+        /// SRTP key of the stream to a port, `PORT=BASE64[:32]` (inline key and
+        /// salt as in SDP `a=crypto`; `:32` for AES_CM_128_HMAC_SHA1_32); repeatable.
+        #[arg(long = "srtp-key", value_name = "PORT=KEY")]
+        srtp_keys: Vec<String>,
+        /// Print machine-readable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `callguard bpf …`

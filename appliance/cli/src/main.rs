@@ -37,6 +37,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Subscribers(command) => commands::subscribers::subscribers(global, command),
         Command::Calls(command) => commands::calls::calls(global, command),
         Command::Capture(args) => commands::capture::capture(global, args),
+        Command::Media(command) => commands::media::media(command),
         Command::Bpf(command) => commands::bpf::bpf(global, command),
         Command::Alerts(command) => commands::alerts::alerts(global, command),
         Command::Version(args) => commands::version::version(args.json),

@@ -19,6 +19,7 @@
 //! dropped; a bad packet never disturbs another stream. Audio only ever
 //! lives in these buffers: nothing here writes it anywhere.
 
+mod offline;
 mod stream;
 
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ use callguard_capture::{CaptureError, PacketBatch, PacketSource, PortControl};
 pub use callguard_media::{Codec, Frame, FrameQueue, StreamConfig, StreamStats};
 pub use callguard_rtp::{SrtpMasterKey, SrtpProfile};
 
+pub use offline::{DecodeOptions, DecodedStream, Undecodable, decode_recorded};
 use stream::Stream;
 pub use stream::{StreamCounters, StreamSpec};
 

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use callguard_media::{FrameQueue, PushOutcome, RtpPacket as MediaPacket, StreamConfig, StreamPipeline, StreamStats};
+use callguard_media::{
+    Frame, FrameQueue, PushOutcome, RtpPacket as MediaPacket, StreamConfig, StreamPipeline, StreamStats,
+};
 use callguard_rtp::{RtpPacket, SrtpConfig, SrtpMasterKey, SrtpProfile, SrtpReceiver};
 
 /// Frames a leg's queue holds: one second of audio.
@@ -125,9 +127,8 @@ impl Stream {
     /// Moves every frame due by `now` to the leg's queue.
     pub(crate) fn emit_due(&mut self, now: Instant) {
         let mut emitted = false;
-        while let Ok(Some(frame)) = self.pipeline.poll(now) {
+        while let Some(frame) = self.next_frame(now) {
             emitted = true;
-            self.counters.frames.fetch_add(1, Ordering::Relaxed);
             if self.frames.push(frame) {
                 self.counters.frames_dropped.fetch_add(1, Ordering::Relaxed);
             }
@@ -135,5 +136,17 @@ impl Stream {
         if emitted {
             *self.counters.stats.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.pipeline.stats());
         }
+    }
+
+    /// The next frame due by `now`, if any (for callers that keep every frame).
+    pub(crate) fn next_frame(&mut self, now: Instant) -> Option<Frame> {
+        let frame = self.pipeline.poll(now).ok().flatten()?;
+        self.counters.frames.fetch_add(1, Ordering::Relaxed);
+        Some(frame)
+    }
+
+    /// The pipeline's statistics now.
+    pub(crate) fn stats(&self) -> StreamStats {
+        self.pipeline.stats()
     }
 }

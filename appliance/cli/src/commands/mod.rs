@@ -7,6 +7,7 @@ pub mod calls;
 pub mod capture;
 pub mod config;
 pub mod docs;
+pub mod media;
 pub mod run;
 pub mod status;
 pub mod subscribers;
