@@ -122,8 +122,8 @@ impl App {
         let mut tasks = JoinSet::new();
         tasks.spawn(control::serve(listener, shared.clone()));
 
-        // The SIP task needs the media watch's sink, the watch needs the SIP
-        // task's command channel: create the channel first.
+        // The SIP task needs the media side's event sink, the media side
+        // needs the SIP task's command channel: create the channel first.
         let (sip_tx, sip_rx) = tokio::sync::mpsc::channel(64);
         let media = &shared.config.media;
         let media = media::start(media.address, Duration::from_secs(media.timeout_seconds), sip_tx.clone())?;
