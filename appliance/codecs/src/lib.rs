@@ -15,6 +15,8 @@
 //! | [`Codec::Pcma`] | PCMA / 8 | 8000 | 8000 | caller | [`g711`], pure Rust tables |
 //! | [`Codec::G722`] | G722 / 9 | 8000 | 16000 | caller | [`g722`], pure Rust (ITU-T G.722) |
 //! | [`Codec::Opus`] | opus / dynamic | 48000 | 48000 | libopus | [`opus`](mod@opus), libopus via the `opus` crate |
+//! | `Codec::AmrNb` (feature `amr`) | AMR / dynamic | 8000 | 8000 | opencore | `amr`, libopencore-amrnb (FFI) |
+//! | `Codec::AmrWb` (feature `amr`) | AMR-WB / dynamic | 16000 | 16000 | opencore | `amr`, libopencore-amrwb (FFI) |
 //!
 //! ```
 //! use callguard_codecs::{Codec, new_decoder};
@@ -57,22 +59,32 @@
 //! * Mono only (Opus stereo is down-mixed by libopus). G.722 is the
 //!   64 kbit/s mode only; G.722's 56/48 kbit/s modes do not occur in RTP.
 //! * No Opus in-band FEC (LBRR) recovery; losses go through PLC.
-//! * AMR-NB/AMR-WB are not provided: there is no maintained safe Rust
-//!   wrapper of Debian's opencore-amr, and wrapping it here would need
-//!   `unsafe` FFI in this crate. A future `amr` feature would add it.
+//! * AMR-NB/AMR-WB need the `amr` feature: there is no maintained safe
+//!   Rust wrapper of Debian's opencore-amr, so the feature adds `unsafe`
+//!   FFI to this crate, confined to `amr/ffi.rs` (three functions per
+//!   library, declared by hand, linked by build.rs with pkg-config; needs
+//!   `libopencore-amrnb-dev libopencore-amrwb-dev`). Both RFC 4867 payload
+//!   formats (bandwidth-efficient, the default, and octet-aligned), single
+//!   channel, without interleaving, CRC or robust sorting.
 //! * Decoders hold state between packets but no audio history beyond what
 //!   the algorithm needs (G.722: 12 QMF pairs; libopus: its own state).
-//!   `unsafe` code is forbidden in this crate; libopus's FFI lives in the
-//!   `opus`/`audiopus_sys` crates.
+//!   `unsafe` code is forbidden in this crate without the `amr` feature;
+//!   libopus's FFI lives in the `opus`/`audiopus_sys` crates. With `amr`,
+//!   `unsafe` is denied everywhere but the opencore FFI items.
 
-#![forbid(unsafe_code)]
+#![cfg_attr(not(feature = "amr"), forbid(unsafe_code))]
+#![cfg_attr(feature = "amr", deny(unsafe_code))]
 #![warn(missing_docs)]
 
+#[cfg(feature = "amr")]
+pub mod amr;
 pub mod dtmf;
 pub mod g711;
 pub mod g722;
 pub mod opus;
 
+#[cfg(feature = "amr")]
+pub use amr::{AmrDecoder, AmrPayloadFormat};
 pub use dtmf::{DtmfCollector, DtmfError, DtmfEvent, TelephoneEvent};
 pub use g711::G711Decoder;
 pub use g722::G722Decoder;
@@ -90,6 +102,12 @@ pub enum Codec {
     G722,
     /// Opus (RFC 7587).
     Opus,
+    /// AMR-NB (RFC 4867, `AMR/8000`).
+    #[cfg(feature = "amr")]
+    AmrNb,
+    /// AMR-WB (RFC 4867, `AMR-WB/16000`).
+    #[cfg(feature = "amr")]
+    AmrWb,
 }
 
 impl Codec {
@@ -105,7 +123,7 @@ impl Codec {
         } else if encoding_name.eq_ignore_ascii_case("opus") {
             Self::Opus
         } else {
-            return None;
+            amr_codec(encoding_name)?
         };
         (codec.rtp_clock_rate() == clock_rate).then_some(codec)
     }
@@ -127,6 +145,8 @@ impl Codec {
             Self::Pcma => Some(8),
             Self::G722 => Some(9),
             Self::Opus => None,
+            #[cfg(feature = "amr")]
+            Self::AmrNb | Self::AmrWb => None,
         }
     }
 
@@ -137,6 +157,10 @@ impl Codec {
             Self::Pcma => "PCMA",
             Self::G722 => "G722",
             Self::Opus => "opus",
+            #[cfg(feature = "amr")]
+            Self::AmrNb => "AMR",
+            #[cfg(feature = "amr")]
+            Self::AmrWb => "AMR-WB",
         }
     }
 
@@ -146,6 +170,10 @@ impl Codec {
             Self::Pcmu | Self::Pcma => 8_000,
             Self::G722 => 16_000,
             Self::Opus => 48_000,
+            #[cfg(feature = "amr")]
+            Self::AmrNb => 8_000,
+            #[cfg(feature = "amr")]
+            Self::AmrWb => 16_000,
         }
     }
 
@@ -154,13 +182,39 @@ impl Codec {
         match self {
             Self::Pcmu | Self::Pcma | Self::G722 => 8_000,
             Self::Opus => 48_000,
+            #[cfg(feature = "amr")]
+            Self::AmrNb => 8_000,
+            #[cfg(feature = "amr")]
+            Self::AmrWb => 16_000,
         }
     }
 
     /// Whether the codec conceals lost packets itself.
     pub fn has_plc(self) -> bool {
-        matches!(self, Self::Opus)
+        match self {
+            Self::Opus => true,
+            #[cfg(feature = "amr")]
+            Self::AmrNb | Self::AmrWb => true,
+            _ => false,
+        }
     }
+}
+
+/// The AMR codec of an rtpmap encoding name (clock rate checked by the caller).
+#[cfg(feature = "amr")]
+fn amr_codec(encoding_name: &str) -> Option<Codec> {
+    if encoding_name.eq_ignore_ascii_case("AMR") {
+        Some(Codec::AmrNb)
+    } else if encoding_name.eq_ignore_ascii_case("AMR-WB") {
+        Some(Codec::AmrWb)
+    } else {
+        None
+    }
+}
+
+#[cfg(not(feature = "amr"))]
+fn amr_codec(_encoding_name: &str) -> Option<Codec> {
+    None
 }
 
 impl std::fmt::Display for Codec {
@@ -203,6 +257,13 @@ pub enum DecodeError {
         context: &'static str,
         /// libopus's description of the error.
         message: String,
+    },
+    /// The opencore AMR library failed.
+    #[cfg(feature = "amr")]
+    #[error("AMR: {context} failed")]
+    Amr {
+        /// What was being done.
+        context: &'static str,
     },
 }
 
@@ -252,14 +313,24 @@ pub trait Decoder: Send {
     fn reset(&mut self);
 }
 
-/// A decoder for `codec`.
+/// A decoder for `codec`. AMR streams get the default bandwidth-efficient
+/// payload format; use [`new_amr_decoder`] for an `octet-align=1` stream.
 pub fn new_decoder(codec: Codec) -> Result<Box<dyn Decoder>, DecodeError> {
     Ok(match codec {
         Codec::Pcmu => Box::new(G711Decoder::pcmu()),
         Codec::Pcma => Box::new(G711Decoder::pcma()),
         Codec::G722 => Box::new(G722Decoder::new()),
         Codec::Opus => Box::new(OpusDecoder::new()?),
+        #[cfg(feature = "amr")]
+        Codec::AmrNb | Codec::AmrWb => Box::new(AmrDecoder::new(codec, AmrPayloadFormat::default())?),
     })
+}
+
+/// An AMR-NB or AMR-WB decoder for a stream in `format` (see
+/// [`AmrPayloadFormat::from_fmtp`]).
+#[cfg(feature = "amr")]
+pub fn new_amr_decoder(codec: Codec, format: AmrPayloadFormat) -> Result<Box<dyn Decoder>, DecodeError> {
+    Ok(Box::new(AmrDecoder::new(codec, format)?))
 }
 
 #[cfg(test)]
@@ -273,7 +344,17 @@ mod tests {
         assert_eq!(Codec::from_rtpmap("G722", 8000), Some(Codec::G722));
         assert_eq!(Codec::from_rtpmap("G722", 16000), None);
         assert_eq!(Codec::from_rtpmap("opus", 48000), Some(Codec::Opus));
+        #[cfg(not(feature = "amr"))]
         assert_eq!(Codec::from_rtpmap("AMR", 8000), None);
+        #[cfg(feature = "amr")]
+        {
+            assert_eq!(Codec::from_rtpmap("AMR", 8000), Some(Codec::AmrNb));
+            assert_eq!(Codec::from_rtpmap("amr-wb", 16000), Some(Codec::AmrWb));
+            assert_eq!(Codec::from_rtpmap("AMR-WB", 8000), None);
+            assert_eq!(Codec::AmrWb.to_string(), "AMR-WB");
+            assert_eq!((Codec::AmrNb.sample_rate(), Codec::AmrWb.sample_rate()), (8000, 16000));
+            assert_eq!(Codec::AmrNb.static_payload_type(), None);
+        }
         assert_eq!(Codec::from_static_payload_type(9), Some(Codec::G722));
         assert_eq!(Codec::Pcma.static_payload_type(), Some(8));
         assert_eq!(Codec::Opus.to_string(), "opus");
@@ -281,7 +362,11 @@ mod tests {
 
     #[test]
     fn every_codec_builds_and_rejects_empty_payloads() {
-        for codec in [Codec::Pcmu, Codec::Pcma, Codec::G722, Codec::Opus] {
+        #[cfg(not(feature = "amr"))]
+        let codecs = [Codec::Pcmu, Codec::Pcma, Codec::G722, Codec::Opus];
+        #[cfg(feature = "amr")]
+        let codecs = [Codec::Pcmu, Codec::Pcma, Codec::G722, Codec::Opus, Codec::AmrNb, Codec::AmrWb];
+        for codec in codecs {
             let mut d = new_decoder(codec).unwrap();
             assert_eq!(d.codec(), codec);
             assert_eq!(d.sample_rate(), codec.sample_rate());
