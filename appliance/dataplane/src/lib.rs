@@ -30,12 +30,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use callguard_capture::{CaptureError, PacketBatch, PacketSource, PortControl};
-pub use callguard_media::{Codec, Frame, FrameQueue, StreamConfig, StreamStats};
+pub use callguard_media::{Codec, DtmfEvent, Frame, FrameQueue, StreamConfig, StreamStats};
 pub use callguard_rtp::{SrtpMasterKey, SrtpProfile};
 
 pub use offline::{DecodeOptions, DecodedStream, Undecodable, decode_recorded};
 use stream::Stream;
-pub use stream::{StreamCounters, StreamSpec};
+pub use stream::{StreamCounters, StreamOutput, StreamSpec};
 
 /// How long one receive call may block, so commands and frame deadlines are
 /// served at least this often.
@@ -117,17 +117,18 @@ impl DataPlane {
         &self.name
     }
 
-    /// Starts receiving a stream; its frames arrive on the returned queue.
-    pub fn add_stream(&self, spec: StreamSpec) -> Result<Arc<FrameQueue>, DataPlaneError> {
+    /// Starts receiving a stream; its frames and key presses arrive on the
+    /// returned queues.
+    pub fn add_stream(&self, spec: StreamSpec) -> Result<StreamOutput, DataPlaneError> {
         let port = spec.port;
         let stream = Stream::new(spec).map_err(|reason| DataPlaneError::Stream { port, reason })?;
-        let frames = stream.frames();
+        let output = stream.output();
         let counters = stream.counters();
         let (reply, answer) = mpsc::sync_channel(1);
         self.commands.send(Command::Add(Box::new(stream), reply)).map_err(|_| DataPlaneError::Stopped)?;
         answer.recv().map_err(|_| DataPlaneError::Stopped)??;
         self.shared.streams.lock().unwrap_or_else(|p| p.into_inner()).insert(port, counters);
-        Ok(frames)
+        Ok(output)
     }
 
     /// Stops receiving the stream on `port` (its state is dropped and zeroed).

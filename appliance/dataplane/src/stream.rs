@@ -5,12 +5,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use callguard_media::{
-    Frame, FrameQueue, PushOutcome, RtpPacket as MediaPacket, StreamConfig, StreamPipeline, StreamStats,
+    DtmfEvent, Frame, FrameQueue, PushOutcome, RtpPacket as MediaPacket, StreamConfig, StreamPipeline, StreamStats,
 };
 use callguard_rtp::{RtpPacket, SrtpConfig, SrtpMasterKey, SrtpProfile, SrtpReceiver};
+use crossbeam_queue::ArrayQueue;
 
 /// Frames a leg's queue holds: one second of audio.
 const QUEUE_FRAMES: usize = 50;
+/// Key presses a leg's queue holds before the oldest is dropped.
+const QUEUE_DTMF: usize = 32;
 /// Largest RTP packet handled (bigger ones are not audio the SBC sends).
 const MAX_PACKET: usize = 2048;
 
@@ -53,7 +56,17 @@ pub(crate) struct Stream {
     srtp: Option<SrtpReceiver>,
     scratch: Vec<u8>,
     frames: Arc<FrameQueue>,
+    dtmf: Arc<ArrayQueue<DtmfEvent>>,
     counters: Arc<StreamCounters>,
+}
+
+/// What a stream delivers to its call: audio frames and key presses.
+#[derive(Clone)]
+pub struct StreamOutput {
+    /// 20 ms, 16 kHz frames; the oldest is dropped when the consumer is behind.
+    pub frames: Arc<FrameQueue>,
+    /// DTMF key presses (RFC 4733) with digit and duration; bounded the same way.
+    pub dtmf: Arc<ArrayQueue<DtmfEvent>>,
 }
 
 impl Stream {
@@ -69,6 +82,7 @@ impl Stream {
             srtp,
             scratch: Vec::with_capacity(MAX_PACKET),
             frames: Arc::new(FrameQueue::new(QUEUE_FRAMES)),
+            dtmf: Arc::new(ArrayQueue::new(QUEUE_DTMF)),
             counters: Arc::new(StreamCounters::default()),
         })
     }
@@ -77,8 +91,8 @@ impl Stream {
         self.port
     }
 
-    pub(crate) fn frames(&self) -> Arc<FrameQueue> {
-        self.frames.clone()
+    pub(crate) fn output(&self) -> StreamOutput {
+        StreamOutput { frames: self.frames.clone(), dtmf: self.dtmf.clone() }
     }
 
     pub(crate) fn counters(&self) -> Arc<StreamCounters> {
@@ -132,6 +146,9 @@ impl Stream {
             if self.frames.push(frame) {
                 self.counters.frames_dropped.fetch_add(1, Ordering::Relaxed);
             }
+        }
+        while let Some(event) = self.pipeline.take_dtmf() {
+            self.dtmf.force_push(event);
         }
         if emitted {
             *self.counters.stats.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.pipeline.stats());

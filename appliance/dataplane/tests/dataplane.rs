@@ -72,8 +72,10 @@ fn audio_frames(queue: &FrameQueue, want: usize, within: Duration) -> Vec<f32> {
 fn rtp_becomes_16_khz_frames_for_its_leg() {
     let plane = plane();
     let port = free_port();
-    let frames =
-        plane.add_stream(StreamSpec { port, config: StreamConfig::new(Codec::Pcmu, 0), srtp: None }).expect("stream");
+    let frames = plane
+        .add_stream(StreamSpec { port, config: StreamConfig::new(Codec::Pcmu, 0), srtp: None })
+        .expect("stream")
+        .frames;
     send(port, 50, |p| p);
     let rms = audio_frames(&frames, 40, Duration::from_secs(3));
     assert!(rms.len() >= 40, "only {} audio frames", rms.len());
@@ -101,7 +103,7 @@ fn srtp_streams_are_decrypted_and_forgeries_dropped() {
         config: StreamConfig::new(Codec::Pcmu, 0),
         srtp: Some((key, SrtpProfile::AesCm128HmacSha1Tag80)),
     };
-    let frames = plane.add_stream(spec).expect("stream");
+    let frames = plane.add_stream(spec).expect("stream").frames;
     let mut sender = SrtpSender::new(&SrtpMasterKey::new([7u8; 30]), SrtpProfile::AesCm128HmacSha1Tag80);
     let mut sent = 0;
     send(port, 40, |mut packet| {
@@ -137,4 +139,42 @@ fn removed_streams_release_their_port_and_stop() {
         assert!(start.elapsed() < Duration::from_secs(2), "port {port} still bound after remove_stream");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+#[test]
+fn key_presses_reach_the_call_with_digit_and_duration() {
+    let plane = plane();
+    let port = free_port();
+    let config = StreamConfig::new(Codec::Pcmu, 0).with_telephone_event(101);
+    let output = plane.add_stream(StreamSpec { port, config, srtp: None }).expect("stream");
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let start = Instant::now();
+    for sequence in 0..40u16 {
+        let due = start + Duration::from_millis(20 * u64::from(sequence));
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        let packet = if (10..16).contains(&sequence) {
+            // Digit 5 pressed at timestamp 1600 for 60 ms; the end packet is sent three times.
+            let step = u16::min(sequence - 9, 3);
+            let end = if sequence >= 13 { 0x80 } else { 0 };
+            let payload = [5u8, end | 10, 0, 0];
+            let mut payload = payload.to_vec();
+            payload[2..4].copy_from_slice(&(step * 160).to_be_bytes());
+            RtpHeader { marker: sequence == 10, payload_type: 101, sequence, timestamp: 1600, ssrc: 0xcafe }
+                .to_packet(&payload)
+        } else {
+            rtp(sequence)
+        };
+        socket.send_to(&packet, ("127.0.0.1", port)).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let event = loop {
+        if let Some(event) = output.dtmf.pop() {
+            break event;
+        }
+        assert!(Instant::now() < deadline, "no key press surfaced");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(event.digit, '5');
+    assert_eq!(event.duration_ms, 60);
+    assert!(output.dtmf.pop().is_none(), "the retransmitted end packets are one press");
 }
