@@ -83,6 +83,13 @@ pub enum Command {
     /// running (with --json, prints {"state": "stopped", ...} first).
     Status(JsonArg),
 
+    /// Print the running daemon's metrics in the Prometheus text format.
+    ///
+    /// Counters and gauges of SIP sessions, RTP ports, media streams (packets,
+    /// loss, lateness, concealment, SRTP rejections, dropped frames) and the
+    /// register; no call identifier, number or content is ever a label.
+    Metrics,
+
     /// Check or show the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),

@@ -33,6 +33,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Run => commands::run::run(global),
         Command::Status(args) => commands::status::status(global, args.json),
+        Command::Metrics => commands::status::metrics(global),
         Command::Config(command) => commands::config::config(global, command),
         Command::Subscribers(command) => commands::subscribers::subscribers(global, command),
         Command::Calls(command) => commands::calls::calls(global, command),

@@ -171,6 +171,17 @@ fn sipp_as_the_sbc_over_udp_and_tcp() {
     assert_eq!(sip["sessions"], 0, "every session ended with its BYE: {sip}");
     assert_eq!(sip["rtp_ports_in_use"], 0, "{sip}");
     assert_eq!(sip["malformed"], 0, "{sip}");
+
+    let metrics = cli(&appliance.config(), &["metrics"]);
+    assert!(metrics.status.success(), "{}", String::from_utf8_lossy(&metrics.stderr));
+    let text = String::from_utf8(metrics.stdout).unwrap();
+    assert!(
+        text.contains("# TYPE callguard_sip_sessions_started_total counter\ncallguard_sip_sessions_started_total 14\n"),
+        "{text}"
+    );
+    assert!(text.contains("callguard_sip_sessions_declined_total 2\n"), "{text}");
+    assert!(text.contains("callguard_media_streams 0\n"), "{text}");
+    assert!(!text.contains(SUBSCRIBER.trim_start_matches('+')), "no number in metrics: {text}");
 }
 
 fn tshark(args: &[&str]) -> String {
@@ -365,4 +376,7 @@ fn live_calls_count_media_and_end_when_media_stops() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(appliance.log().contains("no media"), "{}", appliance.log());
+    let metrics = String::from_utf8(cli(&appliance.config(), &["metrics"]).stdout).unwrap();
+    assert!(metrics.contains("callguard_media_packets_total 20\n"), "{metrics}");
+    assert!(metrics.contains("callguard_media_streams_total 2\n"), "{metrics}");
 }

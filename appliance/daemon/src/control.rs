@@ -27,6 +27,8 @@ pub enum Request {
     Status,
     /// The live calls.
     Calls,
+    /// Metrics in the Prometheus text format.
+    Metrics,
 }
 
 /// What the daemon answers.
@@ -39,6 +41,11 @@ pub enum Response {
     Calls {
         /// The live calls.
         calls: Vec<CallSummary>,
+    },
+    /// Answer to [`Request::Metrics`].
+    Metrics {
+        /// Prometheus text exposition.
+        text: String,
     },
     /// The request could not be served.
     Error {
@@ -142,6 +149,15 @@ async fn answer(request: Request, shared: &Arc<Shared>) -> Response {
                 Ok(Ok(status)) => Response::Status(Box::new(status)),
                 Ok(Err(e)) => Response::Error { message: e.to_string() },
                 Err(e) => Response::Error { message: format!("status collection failed: {e}") },
+            }
+        }
+        Request::Metrics => {
+            let sip = ask_sip(shared, SipCommand::Stats).await.map(|stats| SipStatus::from_stats(&stats));
+            let shared = shared.clone();
+            match tokio::task::spawn_blocking(move || crate::metrics::render(&shared, sip.as_ref())).await {
+                Ok(Ok(text)) => Response::Metrics { text },
+                Ok(Err(e)) => Response::Error { message: e.to_string() },
+                Err(e) => Response::Error { message: format!("metrics failed: {e}") },
             }
         }
         Request::Calls => match ask_sip(shared, SipCommand::Sessions).await {

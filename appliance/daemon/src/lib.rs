@@ -14,6 +14,7 @@
 pub mod control;
 mod logging;
 mod media;
+mod metrics;
 mod sip;
 mod state_dir;
 mod status;

@@ -43,10 +43,40 @@ struct CallMedia {
     terminating: bool,
 }
 
-/// Per-stream counters of live calls, for `calls list`.
+/// Per-stream counters of live calls, for `calls list`, and totals over
+/// every stream so far, for metrics.
 #[derive(Default)]
 pub(crate) struct MediaCounters {
     by_port: Mutex<HashMap<u16, Arc<StreamCounters>>>,
+    ended: Mutex<MediaTotals>,
+}
+
+/// Media counters summed over streams (monotonic: ended streams stay counted).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct MediaTotals {
+    pub(crate) streams: u64,
+    pub(crate) packets: u64,
+    pub(crate) malformed: u64,
+    pub(crate) srtp_rejected: u64,
+    pub(crate) lost: u64,
+    pub(crate) late: u64,
+    pub(crate) concealed_ms: u64,
+    pub(crate) frames: u64,
+    pub(crate) frames_dropped: u64,
+}
+
+impl MediaTotals {
+    fn add(&mut self, counters: &StreamCounters) {
+        let pipeline = counters.pipeline();
+        self.packets += counters.packets.load(Ordering::Relaxed);
+        self.malformed += counters.malformed.load(Ordering::Relaxed);
+        self.srtp_rejected += counters.srtp_rejected.load(Ordering::Relaxed);
+        self.frames += counters.frames.load(Ordering::Relaxed);
+        self.frames_dropped += counters.frames_dropped.load(Ordering::Relaxed);
+        self.lost += pipeline.as_ref().map_or(0, |s| s.lost);
+        self.late += pipeline.as_ref().map_or(0, |s| s.late);
+        self.concealed_ms += pipeline.as_ref().map_or(0, |s| s.concealed_ms);
+    }
 }
 
 /// What `calls list` shows of one stream's media.
@@ -60,6 +90,17 @@ pub(crate) struct StreamMedia {
 }
 
 impl MediaCounters {
+    /// Live streams, and totals over every stream since start.
+    pub(crate) fn totals(&self) -> (usize, MediaTotals) {
+        let mut totals = *self.ended.lock().unwrap_or_else(|p| p.into_inner());
+        let live = self.by_port.lock().unwrap_or_else(|p| p.into_inner());
+        for counters in live.values() {
+            totals.add(counters);
+        }
+        totals.streams += live.len() as u64;
+        (live.len(), totals)
+    }
+
     /// The media counters of the stream received on `port`.
     pub(crate) fn of(&self, port: u16) -> StreamMedia {
         let by_port = self.by_port.lock().unwrap_or_else(|p| p.into_inner());
@@ -187,7 +228,12 @@ fn add(plane: &DataPlane, counters: &MediaCounters, stream: &MediaStream) {
 
 fn remove(plane: &DataPlane, counters: &MediaCounters, port: u16) {
     plane.remove_stream(port);
-    counters.by_port.lock().unwrap_or_else(|p| p.into_inner()).remove(&port);
+    let ended = counters.by_port.lock().unwrap_or_else(|p| p.into_inner()).remove(&port);
+    if let Some(ended) = ended {
+        let mut totals = counters.ended.lock().unwrap_or_else(|p| p.into_inner());
+        totals.add(&ended);
+        totals.streams += 1;
+    }
 }
 
 /// The data plane's view of a negotiated stream; `None` for a codec it

@@ -28,6 +28,18 @@ pub fn status(global: &GlobalArgs, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Prints the daemon's metrics (Prometheus text format).
+pub fn metrics(global: &GlobalArgs) -> Result<(), Failure> {
+    let (config, _) = super::load_config(global)?;
+    match control::request(&Paths::of(&config).control_socket, &Request::Metrics)? {
+        Response::Metrics { text } => {
+            print!("{text}");
+            Ok(())
+        }
+        other => Err(Failure::runtime(ControlError::Protocol(format!("unexpected answer {other:?}")))),
+    }
+}
+
 fn print_human(s: &Status) {
     let state = serde_json::to_value(s.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
     println!(

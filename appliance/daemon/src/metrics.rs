@@ -1,0 +1,70 @@
+//! Metrics in the Prometheus text exposition format, for `callguard
+//! metrics` and collectors. Counters and gauges only: no call id, number or
+//! content ever becomes a label.
+
+use std::fmt::Write as _;
+
+use crate::Shared;
+use crate::media::MediaTotals;
+use crate::status::SipStatus;
+
+/// Renders every metric the daemon keeps.
+pub(crate) fn render(shared: &Shared, sip: Option<&SipStatus>) -> Result<String, callguard_store::StoreError> {
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
+        let _ =
+            writeln!(out, "# HELP callguard_{name} {help}\n# TYPE callguard_{name} {kind}\ncallguard_{name} {value}");
+    };
+    metric("up", "gauge", "1 while the daemon runs.", 1.0);
+    metric("uptime_seconds", "gauge", "Seconds since the daemon started.", shared.started.elapsed().as_secs_f64());
+    let (total, opted_in) = {
+        let store = shared.store.lock().unwrap_or_else(|p| p.into_inner());
+        store.subscriber_counts()?
+    };
+    metric("subscribers", "gauge", "Subscribers in the register.", total as f64);
+    metric("subscribers_opted_in", "gauge", "Subscribers opted in to protection.", opted_in as f64);
+    if let Some(sip) = sip {
+        metric("sip_sessions", "gauge", "Live SIPREC recording sessions.", sip.sessions as f64);
+        metric("sip_sessions_started_total", "counter", "SIPREC sessions accepted.", sip.sessions_started as f64);
+        metric(
+            "sip_sessions_declined_total",
+            "counter",
+            "Sessions declined: no protected subscriber.",
+            sip.declined as f64,
+        );
+        metric(
+            "sip_forbidden_sources_total",
+            "counter",
+            "Requests from sources that are not configured SBCs.",
+            sip.forbidden_sources as f64,
+        );
+        metric("sip_rate_limited_total", "counter", "New sessions refused for an SBC's rate.", sip.rate_limited as f64);
+        metric("sip_malformed_total", "counter", "Malformed SIP messages.", sip.malformed as f64);
+        metric("rtp_ports_in_use", "gauge", "RTP ports allocated to sessions.", sip.rtp_ports_in_use as f64);
+        metric("rtp_ports", "gauge", "RTP ports configured.", sip.rtp_ports_total as f64);
+    }
+    if let Some(media) = shared.media.get() {
+        let (live, t): (usize, MediaTotals) = media.totals();
+        metric("media_streams", "gauge", "Media streams being received.", live as f64);
+        metric("media_streams_total", "counter", "Media streams received since start.", t.streams as f64);
+        metric("media_packets_total", "counter", "RTP packets received.", t.packets as f64);
+        metric("media_malformed_total", "counter", "Packets on media ports that are not RTP.", t.malformed as f64);
+        metric(
+            "media_srtp_rejected_total",
+            "counter",
+            "SRTP packets failing authentication or replayed.",
+            t.srtp_rejected as f64,
+        );
+        metric("media_lost_total", "counter", "RTP packets lost.", t.lost as f64);
+        metric("media_late_total", "counter", "RTP packets too late to be played.", t.late as f64);
+        metric("media_concealed_seconds_total", "counter", "Audio concealed for loss.", t.concealed_ms as f64 / 1000.0);
+        metric("media_frames_total", "counter", "16 kHz 20 ms frames produced.", t.frames as f64);
+        metric(
+            "media_frames_dropped_total",
+            "counter",
+            "Frames dropped because their consumer was behind.",
+            t.frames_dropped as f64,
+        );
+    }
+    Ok(out)
+}
