@@ -70,6 +70,7 @@ fn a_capture_decodes_to_one_wav_per_stream() {
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     let streams = report["streams"].as_array().unwrap();
     assert_eq!(streams.len(), 2, "{report}");
+    let mut decoded = Vec::new();
     for stream in streams {
         assert_eq!(stream["packets"], 50, "{stream}");
         assert_eq!(stream["lost"], 0, "{stream}");
@@ -79,7 +80,9 @@ fn a_capture_decodes_to_one_wav_per_stream() {
         let samples: Vec<i16> = wav.samples::<i16>().map(Result::unwrap).collect();
         assert!(samples.len() >= 15_000, "{} samples", samples.len());
         assert!(samples.iter().any(|s| s.unsigned_abs() > 1000), "the WAV holds the tone");
+        decoded.push(samples);
     }
+    assert_eq!(decoded[0], decoded[1], "the SRTP stream decodes to exactly the audio of the same RTP stream");
 
     // A wrong key: the SRTP stream is rejected packet by packet, nothing invented.
     let wrong = base64::engine::general_purpose::STANDARD.encode([1u8; 30]);
