@@ -12,11 +12,17 @@ use crate::socket::SocketPorts;
 pub(crate) struct PortBitmap {
     words: Box<[AtomicU64]>,
     len: AtomicUsize,
+    /// Bumped after every change; see [`PortControl::generation`].
+    generation: AtomicU64,
 }
 
 impl PortBitmap {
     pub(crate) fn new() -> Self {
-        Self { words: (0..1024).map(|_| AtomicU64::new(0)).collect(), len: AtomicUsize::new(0) }
+        Self {
+            words: (0..1024).map(|_| AtomicU64::new(0)).collect(),
+            len: AtomicUsize::new(0),
+            generation: AtomicU64::new(0),
+        }
     }
 
     fn locate(port: u16) -> (usize, u64) {
@@ -34,6 +40,7 @@ impl PortBitmap {
         let added = self.words[word].fetch_or(bit, Ordering::Relaxed) & bit == 0;
         if added {
             self.len.fetch_add(1, Ordering::Relaxed);
+            self.generation.fetch_add(1, Ordering::Release);
         }
         added
     }
@@ -44,12 +51,17 @@ impl PortBitmap {
         let removed = self.words[word].fetch_and(!bit, Ordering::Relaxed) & bit != 0;
         if removed {
             self.len.fetch_sub(1, Ordering::Relaxed);
+            self.generation.fetch_add(1, Ordering::Release);
         }
         removed
     }
 
     pub(crate) fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     pub(crate) fn to_vec(&self) -> Vec<u16> {
@@ -96,6 +108,26 @@ impl PortControl {
 
     pub(crate) fn sockets(ports: Arc<SocketPorts>) -> Self {
         Self { inner: Inner::Sockets(ports) }
+    }
+
+    /// A new, empty port set that filters (flips bits, binds nothing): for
+    /// sources outside this crate that check ports themselves or mirror
+    /// the set elsewhere (AF_XDP's XDP program, DPDK). The source keeps one
+    /// clone and hands out others from [`PacketSource::ports`](crate::PacketSource::ports).
+    pub fn new_filter() -> Self {
+        Self::filter(Arc::new(PortBitmap::new()))
+    }
+
+    /// A number that changes whenever the set does (every add or remove
+    /// that changed it), for a source that mirrors the set elsewhere: it
+    /// compares this at each `recv_batch` and re-reads the set only when
+    /// it moved. Reading it is one atomic load; a reader that sees a new
+    /// value also sees the change that produced it.
+    pub fn generation(&self) -> u64 {
+        match &self.inner {
+            Inner::Filter(bitmap) => bitmap.generation(),
+            Inner::Sockets(sockets) => sockets.generation(),
+        }
     }
 
     /// Deliver datagrams to `port`. Adding a port already in the set does
@@ -184,6 +216,23 @@ mod tests {
         assert!(bitmap.remove(63));
         assert!(!bitmap.remove(63));
         assert_eq!(bitmap.len(), 4);
+    }
+
+    #[test]
+    fn generation_moves_with_every_change() {
+        let control = PortControl::new_filter();
+        assert!(control.is_empty());
+        let g0 = control.generation();
+        control.add(20000).unwrap();
+        let g1 = control.generation();
+        assert_ne!(g1, g0);
+        control.add(20000).unwrap();
+        assert_eq!(control.generation(), g1, "no change, same generation");
+        assert!(control.remove(20000));
+        control.add(20002).unwrap();
+        assert_ne!(control.generation(), g1, "a remove and an add of equal size still move it");
+        assert!(!control.remove(1));
+        assert_eq!(control.clone().generation(), control.generation());
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant, SystemTime};
@@ -83,6 +84,8 @@ pub(crate) struct SocketPorts {
     state: Mutex<PortState>,
     commands: mpsc::Sender<Command>,
     wake: EventFd,
+    /// Bumped after every change; see [`PortControl::generation`].
+    generation: AtomicU64,
 }
 
 impl SocketPorts {
@@ -114,6 +117,7 @@ impl SocketPorts {
             return Err(CaptureError::Closed { source_name: self.source_name.clone() });
         }
         state.live.insert(port, socket);
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(())
     }
 
@@ -127,7 +131,12 @@ impl SocketPorts {
         drop(socket);
         // A closed source has no socket left to stop reading.
         let _ = self.notify(Command::Remove(port));
+        self.generation.fetch_add(1, Ordering::Release);
         true
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     pub(crate) fn contains(&self, port: u16) -> bool {
@@ -227,6 +236,7 @@ impl SocketSource {
             state: Mutex::new(PortState::default()),
             commands: sender,
             wake,
+            generation: AtomicU64::new(0),
         });
         Ok(Self {
             name,

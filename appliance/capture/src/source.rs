@@ -18,15 +18,18 @@ pub enum SourceMode {
     Pcap,
     /// AF_PACKET on an interface ([`AfPacketSource`](crate::AfPacketSource)).
     AfPacket,
+    /// AF_XDP sockets fed by the XDP program (`callguard-afxdp`).
+    AfXdp,
 }
 
 impl SourceMode {
-    /// The name used in configuration and logs: `socket`, `pcap`, `af_packet`.
+    /// The name used in configuration and logs: `socket`, `pcap`, `af_packet`, `af_xdp`.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Socket => "socket",
             Self::Pcap => "pcap",
             Self::AfPacket => "af_packet",
+            Self::AfXdp => "af_xdp",
         }
     }
 }

@@ -230,7 +230,7 @@ pub struct CaptureArgs {
     /// Packet source.
     #[arg(long, value_enum, default_value_t = Backend::Socket)]
     pub backend: Backend,
-    /// Interface for `afpacket` [default: media.interface].
+    /// Interface for `afxdp` and `afpacket` [default: media.interface].
     #[arg(long, value_name = "IF")]
     pub iface: Option<String>,
     /// Media ports, `FIRST-LAST` (repeatable) [default: media.rtp_ports].
@@ -255,6 +255,8 @@ pub struct CaptureArgs {
 pub enum Backend {
     /// Plain UDP sockets bound to the ports (unprivileged).
     Socket,
+    /// AF_XDP sockets fed by the XDP program (needs CAP_NET_ADMIN, CAP_BPF).
+    Afxdp,
     /// AF_PACKET on an interface (needs CAP_NET_RAW).
     Afpacket,
     /// Replay of a capture file.

@@ -365,7 +365,12 @@ fn capture_refuses_incomplete_backends_clearly() {
     let out = b.run(&["capture", "--backend", "pcap", "--pcap", "/nonexistent.pcap", "--seconds", "1"]);
     assert_eq!(code(&out), 1);
     assert!(text(&out.stderr).contains("/nonexistent.pcap"), "{}", text(&out.stderr));
-    let out = b.run(&["capture", "--backend", "afpacket", "--seconds", "1"]);
-    assert_eq!(code(&out), 2);
-    assert!(text(&out.stderr).contains("--iface"), "{}", text(&out.stderr));
+    for backend in ["afpacket", "afxdp"] {
+        let out = b.run(&["capture", "--backend", backend, "--seconds", "1"]);
+        assert_eq!(code(&out), 2);
+        assert!(text(&out.stderr).contains("--iface"), "{}", text(&out.stderr));
+    }
+    let out = b.run(&["capture", "--backend", "afxdp", "--iface", "no-such-if0", "--seconds", "1"]);
+    assert_eq!(code(&out), 1);
+    assert!(text(&out.stderr).contains("no-such-if0"), "{}", text(&out.stderr));
 }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
+use callguard_afxdp::{AfXdpConfig, AfXdpSource};
 use callguard_capture::{
     AfPacketConfig, AfPacketSource, PacketBatch, PacketSource, PcapSource, ReplaySpeed, SocketConfig, SocketSource,
     SourceCounters,
@@ -89,11 +90,17 @@ pub fn capture(global: &GlobalArgs, args: CaptureArgs) -> Result<(), Failure> {
     let ports: Vec<u16> = ranges.iter().flat_map(|r| r.first..=r.last).collect();
     let mut source: Box<dyn PacketSource> = match args.backend {
         Backend::Socket => Box::new(SocketSource::with_ports(SocketConfig::new(config.media.address), ports)?),
-        Backend::Afpacket => {
+        Backend::Afxdp | Backend::Afpacket => {
             let iface = args.iface.clone().or_else(|| config.media.interface.clone()).ok_or_else(|| {
-                Failure::usage(anyhow!("--backend afpacket needs --iface IF (or media.interface in the configuration)"))
+                Failure::usage(anyhow!("this backend needs --iface IF (or media.interface in the configuration)"))
             })?;
-            Box::new(AfPacketSource::open(&AfPacketConfig::new(iface), ports)?)
+            if args.backend == Backend::Afxdp {
+                let source = AfXdpSource::open(&AfXdpConfig::new(iface), ports)?;
+                eprintln!("{}", source.mode_report());
+                Box::new(source)
+            } else {
+                Box::new(AfPacketSource::open(&AfPacketConfig::new(iface), ports)?)
+            }
         }
         Backend::Pcap => {
             let file = args.pcap.as_ref().ok_or_else(|| Failure::usage(anyhow!("--backend pcap needs --pcap FILE")))?;
