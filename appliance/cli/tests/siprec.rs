@@ -327,7 +327,18 @@ fn ipv6_listeners_serve_sbcs_on_ipv6() {
 
 #[test]
 fn live_calls_count_media_and_end_when_media_stops() {
-    let appliance = Appliance::start("timeout_seconds = 2", "32000-32099");
+    live_call_media("timeout_seconds = 2", "32000-32099");
+}
+
+/// The same call with the media read by AF_PACKET on loopback (root): the
+/// data plane sees each datagram once, as with sockets.
+#[test]
+fn af_packet_media_source_sees_the_same_packets() {
+    live_call_media("timeout_seconds = 2\nsource = \"af_packet\"\ninterface = \"lo\"", "35000-35099");
+}
+
+fn live_call_media(media_config: &str, rtp_ports: &str) {
+    let appliance = Appliance::start(media_config, rtp_ports);
     let sbc = HandSbc::new(&appliance);
     sbc.send(&sbc.invite("hand-1"));
     let ok = sbc.expect("SIP/2.0 200");

@@ -242,8 +242,13 @@ impl Default for MediaConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MediaSource {
-    /// Plain UDP sockets on the kernel stack: works everywhere.
+    /// Plain UDP sockets on the kernel stack: works everywhere, unprivileged.
     Socket,
+    /// AF_XDP sockets fed by the XDP program on `media.interface`
+    /// (CAP_NET_ADMIN, CAP_BPF); SIP and management stay on the kernel stack.
+    AfXdp,
+    /// AF_PACKET on `media.interface` (CAP_NET_RAW).
+    AfPacket,
 }
 
 /// An inclusive range of UDP ports, written `"20000-29999"`.

@@ -151,6 +151,12 @@ fn check_media(config: &Config, problem: &mut impl FnMut(String, String)) {
             );
         }
     }
+    if config.media.source != crate::MediaSource::Socket && config.media.interface.is_none() {
+        problem(
+            "media.interface".into(),
+            "af_xdp and af_packet capture need the interface the media arrives on".into(),
+        );
+    }
     if let Some(interface) = &config.media.interface {
         // Linux interface names: 1-15 bytes, no '/', no whitespace.
         if interface.is_empty() || interface.len() > 15 || interface.contains(['/', ' ']) {

@@ -177,3 +177,12 @@ fn smpp_limits_are_checked() {
     let keys: Vec<&str> = found.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys, ["sms.smsc[0].address", "sms.smsc[0].system_id", "sms.smsc[0].password"]);
 }
+
+#[test]
+fn kernel_bypass_sources_need_an_interface() {
+    for source in ["af_xdp", "af_packet"] {
+        let found = problems(load_text(&format!("[media]\nsource = \"{source}\"\n"), &[]).unwrap_err());
+        assert_eq!(found[0].0, "media.interface", "{found:?}");
+        assert!(load_text(&format!("[media]\nsource = \"{source}\"\ninterface = \"eth1\"\n"), &[]).is_ok());
+    }
+}

@@ -126,8 +126,7 @@ impl App {
         // The SIP task needs the media side's event sink, the media side
         // needs the SIP task's command channel: create the channel first.
         let (sip_tx, sip_rx) = tokio::sync::mpsc::channel(64);
-        let media = &shared.config.media;
-        let media = media::start(media.address, Duration::from_secs(media.timeout_seconds), sip_tx.clone())?;
+        let media = media::start(&shared.config.media, sip_tx.clone())?;
         let sip_task = sip::start(shared.clone(), vec![media.events], sip_rx).await?;
         let _ = shared.sip.set(sip_tx.clone());
         let _ = shared.media.set(media.counters);

@@ -18,7 +18,9 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use callguard_capture::{SocketConfig, SocketSource};
+use callguard_afxdp::{AfXdpConfig, AfXdpSource};
+use callguard_capture::{AfPacketConfig, AfPacketSource, PacketSource, SocketConfig, SocketSource};
+use callguard_config::{MediaConfig, MediaSource};
 use callguard_dataplane::{Codec, DataPlane, SrtpMasterKey, SrtpProfile, StreamConfig, StreamCounters, StreamSpec};
 use callguard_sdp::CryptoSuite;
 use callguard_srs::{CallEvent, CallEventSink, MediaStream};
@@ -124,20 +126,33 @@ pub(crate) struct MediaPlane {
     pub(crate) thread: std::thread::JoinHandle<()>,
 }
 
-/// Starts the data plane on plain UDP sockets and the thread that follows
-/// the calls.
-pub(crate) fn start(
-    address: std::net::IpAddr,
-    timeout: Duration,
-    sip: tokio_mpsc::Sender<SipCommand>,
-) -> Result<MediaPlane, DaemonError> {
+/// Opens the configured packet source (no ports yet: streams add theirs).
+fn open_source(media: &MediaConfig) -> Result<Box<dyn PacketSource>, DaemonError> {
+    let interface = || media.interface.clone().unwrap_or_default();
+    let fail =
+        |e: &dyn std::fmt::Display| DaemonError::Media(format!("cannot open the {:?} media source: {e}", media.source));
+    Ok(match media.source {
+        MediaSource::Socket => Box::new(SocketSource::new(SocketConfig::new(media.address)).map_err(|e| fail(&e))?),
+        MediaSource::AfPacket => {
+            Box::new(AfPacketSource::open(&AfPacketConfig::new(interface()), []).map_err(|e| fail(&e))?)
+        }
+        MediaSource::AfXdp => {
+            let source = AfXdpSource::open(&AfXdpConfig::new(interface()), []).map_err(|e| fail(&e))?;
+            tracing::info!(mode = %source.mode_report(), "AF_XDP capture");
+            Box::new(source)
+        }
+    })
+}
+
+/// Starts the data plane on the configured packet source and the thread
+/// that follows the calls.
+pub(crate) fn start(media: &MediaConfig, sip: tokio_mpsc::Sender<SipCommand>) -> Result<MediaPlane, DaemonError> {
+    let timeout = Duration::from_secs(media.timeout_seconds);
     let io = |what: &str| {
         let what = what.to_owned();
         move |source| DaemonError::Io { what, source }
     };
-    let source = SocketSource::new(SocketConfig::new(address))
-        .map_err(|e| DaemonError::Media(format!("cannot open the media sockets on {address}: {e}")))?;
-    let plane = DataPlane::start(Box::new(source)).map_err(io("cannot start the data-plane thread"))?;
+    let plane = DataPlane::start(open_source(media)?).map_err(io("cannot start the data-plane thread"))?;
     tracing::info!(source = plane.source_name(), "media data plane running");
     let (events_tx, events) = mpsc::channel();
     let counters = Arc::new(MediaCounters::default());
