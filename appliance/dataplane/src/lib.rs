@@ -162,6 +162,7 @@ fn run(mut source: Box<dyn PacketSource>, commands: Receiver<Command>, shared: &
     let mut streams: HashMap<u16, Stream> = HashMap::new();
     let mut batch = PacketBatch::new(64, 2048);
     let mut counters = PlaneCounters::default();
+    let mut next_sweep = Instant::now();
     loop {
         loop {
             match commands.try_recv() {
@@ -201,9 +202,14 @@ fn run(mut source: Box<dyn PacketSource>, commands: Receiver<Command>, shared: &
                 None => counters.unknown_port += 1,
             }
         }
-        for stream in streams.values_mut() {
-            stream.emit_due(now);
+        // Frames are due every 20 ms per stream: sweeping every stream once per
+        // POLL_INTERVAL keeps the cadence without a sweep per batch under load.
+        if now >= next_sweep {
+            next_sweep = now + POLL_INTERVAL;
+            for stream in streams.values_mut() {
+                stream.emit_due(now);
+            }
+            *shared.plane.lock().unwrap_or_else(|p| p.into_inner()) = counters;
         }
-        *shared.plane.lock().unwrap_or_else(|p| p.into_inner()) = counters;
     }
 }
