@@ -358,6 +358,12 @@ fn live_call_media(media_config: &str, rtp_ports: &str) {
     let roles: Vec<&str> = call["streams"].as_array().unwrap().iter().map(|s| s["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["caller", "subscriber"]);
 
+    // The data plane opens the ports just after the 200 OK: wait for it.
+    let start = Instant::now();
+    while appliance.calls()[0]["streams"].as_array().unwrap().iter().any(|s| s["receiving"] != true) {
+        assert!(start.elapsed() < Duration::from_secs(5), "the streams never started receiving");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // Twenty RTP-sized packets to the caller leg's port.
     let rtp_port = call["streams"][0]["local_port"].as_u64().unwrap() as u16;
     let media = UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -84,6 +84,8 @@ impl MediaTotals {
 /// What `calls list` shows of one stream's media.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct StreamMedia {
+    /// Whether the data plane is receiving the stream (its port is open).
+    pub(crate) receiving: bool,
     pub(crate) packets: u64,
     pub(crate) lost: u64,
     pub(crate) late: u64,
@@ -109,6 +111,7 @@ impl MediaCounters {
         let Some(counters) = by_port.get(&port) else { return StreamMedia::default() };
         let pipeline = counters.pipeline();
         StreamMedia {
+            receiving: true,
             packets: counters.packets.load(Ordering::Relaxed),
             lost: pipeline.as_ref().map_or(0, |s| s.lost),
             late: pipeline.as_ref().map_or(0, |s| s.late),

@@ -98,6 +98,8 @@ pub struct StreamSummary {
     pub local_port: u16,
     /// Whether the SBC is sending (not on hold).
     pub active: bool,
+    /// Whether the media plane is receiving the stream (its port is open).
+    pub receiving: bool,
     /// RTP packets received.
     pub packets: u64,
     /// Packets lost (sequence numbers never received).
@@ -190,6 +192,7 @@ impl CallSummary {
                         codec: s.codec.clone(),
                         local_port: s.local_port,
                         active: s.active,
+                        receiving: m.receiving,
                         packets: m.packets,
                         lost: m.lost,
                         late: m.late,

@@ -34,7 +34,7 @@ pub fn calls(global: &GlobalArgs, command: CallsCommand) -> Result<(), Failure> 
                     format!("{}s", call.age_seconds),
                     s.role.clone(),
                     format!("{}{}", s.codec, if s.active { "" } else { " (held)" }),
-                    s.local_port.to_string(),
+                    if s.receiving { s.local_port.to_string() } else { format!("{} (not open)", s.local_port) },
                     s.packets.to_string(),
                 ]
             })
