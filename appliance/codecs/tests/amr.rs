@@ -13,54 +13,13 @@
 //! libvo-amrwbenc-dev libopencore-amrnb-dev libopencore-amrwb-dev`.
 #![cfg(feature = "amr")]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use callguard_codecs::amr::{AMR_NB_FRAME_BITS, AMR_WB_FRAME_BITS};
 use callguard_codecs::{AmrDecoder, AmrPayloadFormat, Codec, DecodeError, Decoder, new_amr_decoder};
+use callguard_testkit::audio::{p, read_s16le, run, snr_db, speech_wav};
 
-fn run(cmd: &str, args: &[&str]) {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| {
-        panic!(
-            "cannot run {cmd}: {e} (apt-get install sox libsox-fmt-all espeak-ng gcc libvo-amrwbenc-dev \
-             libopencore-amrnb-dev libopencore-amrwb-dev)"
-        )
-    });
-    assert!(out.status.success(), "{cmd} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("temp paths are UTF-8")
-}
-
-fn read_s16le(path: &Path) -> Vec<i16> {
-    std::fs::read(path).unwrap().chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect()
-}
-
-fn snr_db(reference: &[i16], test: &[i16]) -> f64 {
-    assert_eq!(reference.len(), test.len(), "lengths differ");
-    let (mut sig, mut err) = (0f64, 0f64);
-    for (&r, &t) in reference.iter().zip(test) {
-        sig += f64::from(r).powi(2);
-        err += (f64::from(r) - f64::from(t)).powi(2);
-    }
-    if err == 0.0 { f64::INFINITY } else { 10.0 * (sig / err).log10() }
-}
-
-fn speech(dir: &Path, rate: u32) -> PathBuf {
-    let raw = dir.join("speech.wav");
-    run(
-        "espeak-ng",
-        &[
-            "-w",
-            p(&raw),
-            "Your bank account has been suspended. Press one to speak to an agent, then read me the code.",
-        ],
-    );
-    let out = dir.join(format!("speech{rate}.wav"));
-    run("sox", &[p(&raw), "-r", &rate.to_string(), "-c", "1", "-b", "16", p(&out)]);
-    out
-}
+const SENTENCE: &str = "Your bank account has been suspended. Press one to speak to an agent, then read me the code.";
 
 const WB_ENCODER_C: &str = r##"
 #include <stdio.h>
@@ -168,7 +127,7 @@ struct Stream {
 }
 
 fn nb_stream(dir: &Path) -> Stream {
-    let wav = speech(dir, 8000);
+    let wav = speech_wav(dir, 8000, SENTENCE);
     let amr = dir.join("speech.amr");
     run("sox", &[p(&wav), "-t", "amr-nb", "-C", "7", p(&amr)]);
     let reference_file = dir.join("nb_ref.raw");
@@ -184,7 +143,7 @@ fn nb_stream(dir: &Path) -> Stream {
 }
 
 fn wb_stream(dir: &Path) -> Stream {
-    let wav = speech(dir, 16000);
+    let wav = speech_wav(dir, 16000, SENTENCE);
     let pcm = dir.join("speech16.raw");
     run("sox", &[p(&wav), "-t", "raw", "-e", "signed", "-b", "16", p(&pcm)]);
     let src = dir.join("wbenc.c");

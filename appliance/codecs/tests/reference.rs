@@ -7,45 +7,14 @@
 //! opus-tools espeak-ng`. Without them these tests fail with that hint.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use callguard_codecs::{Codec, Decoder, G711Decoder, G722Decoder, OpusDecoder, new_decoder};
+use callguard_testkit::audio::{self, p, read_s16le, run, snr_db};
 
 const TOOLS: &[&str] = &["sox", "ffmpeg", "opusenc", "espeak-ng"];
 
-/// Panics with an install hint when an external tool is missing.
 fn require_tools() {
-    let missing: Vec<&str> =
-        TOOLS.iter().copied().filter(|t| Command::new(t).arg("--version").output().is_err()).collect();
-    assert!(
-        missing.is_empty(),
-        "reference tools {missing:?} are not installed: run `apt-get install sox ffmpeg opus-tools espeak-ng` \
-         (scripts/install-deps does)"
-    );
-}
-
-fn run(cmd: &str, args: &[&str]) {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
-    assert!(out.status.success(), "{cmd} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("temp paths are UTF-8")
-}
-
-fn read_s16le(path: &Path) -> Vec<i16> {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    bytes.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect()
-}
-
-fn snr_db(reference: &[i16], test: &[i16]) -> f64 {
-    assert_eq!(reference.len(), test.len(), "lengths differ");
-    let (mut sig, mut err) = (0f64, 0f64);
-    for (&r, &t) in reference.iter().zip(test) {
-        sig += f64::from(r).powi(2);
-        err += (f64::from(r) - f64::from(t)).powi(2);
-    }
-    if err == 0.0 { f64::INFINITY } else { 10.0 * (sig / err).log10() }
+    audio::require_tools(TOOLS);
 }
 
 /// Speech (espeak-ng) followed by a 300-3400 Hz sweep, mono WAV at `rate`.

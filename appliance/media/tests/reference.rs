@@ -5,35 +5,21 @@
 //! them the tests fail with an install hint.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use callguard_media::{Codec, FrameKind, JitterBuffer, RtpPacket, StreamConfig, StreamPipeline};
+use callguard_testkit::audio::{self, p, read_s16le, run};
 
 const TOOLS: &[&str] = &["sox", "ffmpeg", "opusenc", "espeak-ng"];
+const SENTENCE: &str =
+    "This is your bank. We noticed unusual activity. Please confirm the six digit code we just sent you.";
 
 fn require_tools() {
-    let missing: Vec<&str> =
-        TOOLS.iter().copied().filter(|t| Command::new(t).arg("--version").output().is_err()).collect();
-    assert!(
-        missing.is_empty(),
-        "reference tools {missing:?} are not installed: run `apt-get install sox ffmpeg opus-tools espeak-ng` \
-         (scripts/install-deps does)"
-    );
+    audio::require_tools(TOOLS);
 }
 
-fn run(cmd: &str, args: &[&str]) {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
-    assert!(out.status.success(), "{cmd} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("temp paths are UTF-8")
-}
-
-fn read_s16le(path: &Path) -> Vec<i16> {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    bytes.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect()
+fn speech_wav(dir: &Path, rate: u32) -> PathBuf {
+    audio::speech_wav(dir, rate, SENTENCE)
 }
 
 /// Panics with the first differing index rather than printing the arrays.
@@ -48,21 +34,6 @@ fn assert_same<T: PartialEq + std::fmt::Debug>(ours: &[T], reference: &[T], what
             &reference[i..end]
         );
     }
-}
-
-fn speech_wav(dir: &Path, rate: u32) -> PathBuf {
-    let raw = dir.join("espeak.wav");
-    run(
-        "espeak-ng",
-        &[
-            "-w",
-            p(&raw),
-            "This is your bank. We noticed unusual activity. Please confirm the six digit code we just sent you.",
-        ],
-    );
-    let out = dir.join(format!("speech{rate}.wav"));
-    run("sox", &[p(&raw), "-r", &rate.to_string(), "-c", "1", "-b", "16", p(&out)]);
-    out
 }
 
 /// SNR in dB of `test` against `reference`, at the best delay in
