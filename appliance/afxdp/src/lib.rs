@@ -45,6 +45,11 @@
 //!   again in copy mode and [`ModeReport::copy_reason`] says why.
 //!   [`PacketSource::name`](callguard_capture::PacketSource::name) reads
 //!   e.g. `af_xdp eth1 (native XDP, zero-copy)`.
+//! * One source reads its queues in turn;
+//!   [`PacketSource::split`](callguard_capture::PacketSource::split) gives
+//!   one source per queue (`af_xdp eth1 queue 3 (...)`), which is how the
+//!   data plane runs a thread per queue. The parts share the program and the port set behind
+//!   two mutexes taken once per `recv_batch` (per frame: none).
 //! * The per-frame path allocates nothing and takes no lock: parse in
 //!   place in the UMEM, check the destination port against the lock-free
 //!   port set, copy the payload into the caller's batch, return the frame

@@ -10,7 +10,7 @@
 //!   is filtered from the very next frame, before the program's bitmap
 //!   has caught up.
 //! * At the start of every `recv_batch`, and between poll slices of at
-//!   most [`POLL_SLICE`] while the rings are idle, [`PortSync::poll`]
+//!   most [`POLL_SLICE`] while the rings are idle, [`PortSync::moved`]
 //!   loads the set's generation (one atomic load). When it moved, it reads
 //!   the set (`PortControl::to_vec`), compares it with the bitmap last
 //!   written to the program, and writes only the 64-port words that differ
@@ -99,13 +99,11 @@ impl PortSync {
         result.map(|()| true)
     }
 
-    /// The cheap look done at every `recv_batch` and poll slice: compares
-    /// only when the set's generation moved (or the last write failed).
-    pub(crate) fn poll(&mut self, program: &mut XdpProgram) -> Result<bool, XdpError> {
-        if self.last_generation == Some(self.control.generation()) {
-            return Ok(false);
-        }
-        self.sync_now(program)
+    /// The cheap look done at every `recv_batch` and poll slice: whether
+    /// the set's generation moved (or the last write failed) since the
+    /// last [`sync_now`](Self::sync_now).
+    pub(crate) fn moved(&self) -> bool {
+        self.last_generation != Some(self.control.generation())
     }
 }
 

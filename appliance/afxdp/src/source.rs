@@ -4,7 +4,7 @@
 use std::{
     fmt,
     os::unix::fs::MetadataExt,
-    sync::Mutex,
+    sync::{Arc, Mutex, MutexGuard},
     time::{Duration, Instant},
 };
 
@@ -180,32 +180,50 @@ impl Drop for Claim {
 /// in user space, once per burst of up to 64 frames
 /// ([`TimestampKind::Userspace`](callguard_capture::TimestampKind)).
 ///
+/// One source reads every queue in turn; [`PacketSource::split`] makes one
+/// source per queue instead, for a data-plane thread per queue. The parts
+/// share the program and the port set.
+///
 /// Open it in the network namespace of the interface. Dropping it detaches
 /// the program (media then reaches the kernel stack again), closes the
-/// sockets and unmaps the UMEMs.
+/// sockets and unmaps the UMEMs. After a split the program goes with the
+/// last part; the queues of parts dropped before it send their media to the
+/// kernel stack meanwhile (counted `no_socket`).
 pub struct AfXdpSource {
     // Field order is drop order: the program is detached first (no more
-    // redirects), then the sockets close, then the claim is released.
-    program: XdpProgram,
+    // redirects), then the sockets close.
+    attached: Arc<Attached>,
     queues: Vec<XskQueue>,
-    ports: PortSync,
     poll_fds: Vec<libc::pollfd>,
     name: String,
-    report: ModeReport,
     counters: SourceCounters,
     busy_poll: bool,
     next_queue: usize,
+}
+
+/// What the parts of a split source share.
+struct Attached {
+    // Lock order: `ports`, then `program`.
+    program: Mutex<XdpProgram>,
+    ports: Mutex<PortSync>,
+    /// The port set, for the lock-free per-frame check.
+    control: PortControl,
+    report: ModeReport,
     _claim: Claim,
 }
 
 impl fmt::Debug for AfXdpSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AfXdpSource")
-            .field("report", &self.report)
-            .field("ports", &self.ports.control())
+            .field("name", &self.name)
+            .field("ports", &self.attached.control)
             .field("counters", &self.counters)
             .finish_non_exhaustive()
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl AfXdpSource {
@@ -328,30 +346,38 @@ impl AfXdpSource {
             queue_note,
             busy_poll: config.busy_poll,
         };
-        let name = format!("{} {interface} ({} XDP, {})", Self::MODE_NAME, report.xdp_mode, report.bind_mode());
-        let poll_fds = queues.iter().map(|q| libc::pollfd { fd: q.fd(), events: libc::POLLIN, revents: 0 }).collect();
-        Ok(Self {
-            program,
-            queues,
-            ports,
-            poll_fds,
-            name,
+        let attached = Attached {
+            program: Mutex::new(program),
+            control: ports.control().clone(),
+            ports: Mutex::new(ports),
             report,
-            counters: SourceCounters::default(),
-            busy_poll: config.busy_poll.is_some(),
-            next_queue: 0,
             _claim: claim,
-        })
+        };
+        Ok(Self::reading(Arc::new(attached), queues, config.busy_poll.is_some()))
+    }
+
+    /// A source (or a part of a split one) reading `queues`.
+    fn reading(attached: Arc<Attached>, queues: Vec<XskQueue>, busy_poll: bool) -> Self {
+        let report = &attached.report;
+        let part = match queues.as_slice() {
+            [only] if report.queues.len() > 1 => format!(" queue {}", only.queue()),
+            _ => String::new(),
+        };
+        let name =
+            format!("{} {}{part} ({} XDP, {})", Self::MODE_NAME, report.interface, report.xdp_mode, report.bind_mode());
+        let poll_fds = queues.iter().map(|q| libc::pollfd { fd: q.fd(), events: libc::POLLIN, revents: 0 }).collect();
+        Self { attached, queues, poll_fds, name, counters: SourceCounters::default(), busy_poll, next_queue: 0 }
     }
 
     /// What the source got: XDP mode, zero-copy or copy and why, queues.
     pub fn mode_report(&self) -> &ModeReport {
-        &self.report
+        &self.attached.report
     }
 
-    /// The kernel's and the program's counters, per queue and in total.
+    /// The kernel's counters for the queues this source reads, and the
+    /// program's counters for the whole interface.
     pub fn statistics(&self) -> AfXdpStats {
-        let (port_sweeps, port_updates) = self.ports.sweeps_and_updates();
+        let (port_sweeps, port_updates) = lock(&self.attached.ports).sweeps_and_updates();
         AfXdpStats {
             queues: self
                 .queues
@@ -363,19 +389,23 @@ impl AfXdpSource {
                     invalid_descriptors: q.invalid_descriptors(),
                 })
                 .collect(),
-            program: self.program.counters().ok(),
+            program: self.program().counters().ok(),
             port_sweeps,
             port_updates,
         }
     }
 
     /// The XDP program (its id, attachment, media port set as written).
-    pub fn program(&self) -> &XdpProgram {
-        &self.program
+    pub fn program(&self) -> MutexGuard<'_, XdpProgram> {
+        lock(&self.attached.program)
     }
 
     fn sync_ports(&mut self) -> Result<(), CaptureError> {
-        self.ports.poll(&mut self.program).map(drop).map_err(|e| CaptureError::Setup {
+        let mut ports = lock(&self.attached.ports);
+        if !ports.moved() {
+            return Ok(());
+        }
+        ports.sync_now(&mut self.program()).map(drop).map_err(|e| CaptureError::Setup {
             source_name: self.name.clone(),
             what: "the XDP media port map (cg_media_ports)".to_owned(),
             source: std::io::Error::other(e),
@@ -388,7 +418,7 @@ impl AfXdpSource {
         let n = self.queues.len();
         for i in 0..n {
             let q = (self.next_queue + i) % n;
-            self.queues[q].drain(batch, self.ports.control(), &mut self.counters);
+            self.queues[q].drain(batch, &self.attached.control, &mut self.counters);
             if batch.is_full() {
                 self.next_queue = (q + 1) % n;
                 return;
@@ -449,6 +479,19 @@ impl PacketSource for AfXdpSource {
     }
 
     fn ports(&self) -> PortControl {
-        self.ports.control().clone()
+        self.attached.control.clone()
+    }
+
+    /// One source per RX queue, sharing the program and the port set. Split
+    /// before reading: the counters so far stay with no part.
+    fn split(self: Box<Self>) -> Vec<Box<dyn PacketSource>> {
+        if self.queues.len() <= 1 {
+            return vec![self];
+        }
+        let Self { attached, queues, busy_poll, .. } = *self;
+        queues
+            .into_iter()
+            .map(|queue| Box::new(Self::reading(attached.clone(), vec![queue], busy_poll)) as Box<dyn PacketSource>)
+            .collect()
     }
 }

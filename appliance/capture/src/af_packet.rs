@@ -204,4 +204,8 @@ impl PacketSource for AfPacketSource {
     fn ports(&self) -> PortControl {
         PortControl::filter(Arc::clone(&self.ports))
     }
+
+    fn split(self: Box<Self>) -> Vec<Box<dyn PacketSource>> {
+        vec![self]
+    }
 }

@@ -391,6 +391,10 @@ impl PacketSource for PcapSource {
     fn ports(&self) -> PortControl {
         PortControl::filter(Arc::clone(&self.ports))
     }
+
+    fn split(self: Box<Self>) -> Vec<Box<dyn PacketSource>> {
+        vec![self]
+    }
 }
 
 #[cfg(test)]

@@ -410,4 +410,8 @@ impl PacketSource for SocketSource {
     fn ports(&self) -> PortControl {
         PortControl::sockets(Arc::clone(&self.ports))
     }
+
+    fn split(self: Box<Self>) -> Vec<Box<dyn PacketSource>> {
+        vec![self]
+    }
 }

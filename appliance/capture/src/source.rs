@@ -89,4 +89,11 @@ pub trait PacketSource: Send {
 
     /// A handle on the source's port set, for any thread.
     fn ports(&self) -> PortControl;
+
+    /// Splits a source that reads several independent receive queues into
+    /// one source per queue, so that each queue gets its own data-plane
+    /// thread. The parts share one port set. A source with one queue (or
+    /// one kernel socket set, like every source of this crate) returns
+    /// itself alone.
+    fn split(self: Box<Self>) -> Vec<Box<dyn PacketSource>>;
 }

@@ -396,4 +396,6 @@ fn live_call_media(media_config: &str, rtp_ports: &str) {
     let metrics = String::from_utf8(cli(&appliance.config(), &["metrics"]).stdout).unwrap();
     assert!(metrics.contains("callguard_media_packets_total 20\n"), "{metrics}");
     assert!(metrics.contains("callguard_media_streams_total 2\n"), "{metrics}");
+    assert!(metrics.contains("callguard_dataplane_threads 1\n"), "{metrics}");
+    assert!(metrics.contains("callguard_dataplane_packets_total{thread=\"0\"} 20\n"), "{metrics}");
 }

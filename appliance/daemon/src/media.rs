@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 use callguard_afxdp::{AfXdpConfig, AfXdpSource};
 use callguard_capture::{AfPacketConfig, AfPacketSource, PacketSource, SocketConfig, SocketSource};
 use callguard_config::{MediaConfig, MediaSource};
-use callguard_dataplane::{Codec, DataPlane, SrtpMasterKey, SrtpProfile, StreamConfig, StreamCounters, StreamSpec};
+use callguard_dataplane::{
+    Codec, DataPlane, SrtpMasterKey, SrtpProfile, StreamConfig, StreamCounters, StreamSpec, ThreadCounters,
+};
 use callguard_sdp::CryptoSuite;
 use callguard_srs::{CallEvent, CallEventSink, MediaStream};
 use tokio::sync::mpsc as tokio_mpsc;
@@ -46,11 +48,13 @@ struct CallMedia {
 }
 
 /// Per-stream counters of live calls, for `calls list`, and totals over
-/// every stream so far, for metrics.
+/// every stream so far and the data-plane threads' counters (refreshed
+/// every second), for metrics.
 #[derive(Default)]
 pub(crate) struct MediaCounters {
     by_port: Mutex<HashMap<u16, Arc<StreamCounters>>>,
     ended: Mutex<MediaTotals>,
+    pub(crate) threads: Mutex<Vec<ThreadCounters>>,
 }
 
 /// Media counters summed over streams (monotonic: ended streams stay counted).
@@ -155,20 +159,20 @@ pub(crate) fn start(media: &MediaConfig, sip: tokio_mpsc::Sender<SipCommand>) ->
         let what = what.to_owned();
         move |source| DaemonError::Io { what, source }
     };
-    let plane = DataPlane::start(open_source(media)?).map_err(io("cannot start the data-plane thread"))?;
-    tracing::info!(source = plane.source_name(), "media data plane running");
+    let plane = DataPlane::start(open_source(media)?).map_err(io("cannot start the data-plane threads"))?;
+    tracing::info!(source = plane.source_name(), threads = plane.threads().len(), "media data plane running");
     let (events_tx, events) = mpsc::channel();
     let counters = Arc::new(MediaCounters::default());
     let thread_counters = counters.clone();
     let thread = std::thread::Builder::new()
         .name("callguard-calls".into())
-        .spawn(move || follow_calls(plane, &events, &thread_counters, timeout, &sip))
+        .spawn(move || follow_calls(&plane, &events, &thread_counters, timeout, &sip))
         .map_err(io("cannot start the media control thread"))?;
     Ok(MediaPlane { events: Arc::new(MediaEvents(Mutex::new(events_tx))), counters, thread })
 }
 
 fn follow_calls(
-    plane: DataPlane,
+    plane: &DataPlane,
     events: &mpsc::Receiver<CallEvent>,
     counters: &MediaCounters,
     timeout: Duration,
@@ -178,9 +182,10 @@ fn follow_calls(
     let mut next_check = Instant::now() + Duration::from_secs(1);
     loop {
         match events.recv_timeout(next_check.saturating_duration_since(Instant::now())) {
-            Ok(event) => apply(&plane, counters, &mut calls, event),
+            Ok(event) => apply(plane, counters, &mut calls, event),
             Err(RecvTimeoutError::Timeout) => {
                 next_check = Instant::now() + Duration::from_secs(1);
+                *counters.threads.lock().unwrap_or_else(|p| p.into_inner()) = plane.threads();
                 for call_id in silent_calls(counters, &mut calls, timeout) {
                     tracing::warn!(%call_id, timeout_seconds = timeout.as_secs(), "no media: ending the call");
                     let _ = sip.blocking_send(SipCommand::Terminate(call_id));

@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use callguard_dataplane::ThreadCounters;
+
 use crate::Shared;
 use crate::media::MediaTotals;
 use crate::status::SipStatus;
@@ -65,6 +67,18 @@ pub(crate) fn render(shared: &Shared, sip: Option<&SipStatus>) -> Result<String,
             "Frames dropped because their consumer was behind.",
             t.frames_dropped as f64,
         );
+        let threads = media.threads.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        metric("dataplane_threads", "gauge", "Data-plane threads: one per receive queue.", threads.len() as f64);
+        let mut per_thread = |name: &str, help: &str, value: fn(&ThreadCounters) -> u64| {
+            let _ = writeln!(out, "# HELP callguard_{name} {help}\n# TYPE callguard_{name} counter");
+            for (index, thread) in threads.iter().enumerate() {
+                let _ = writeln!(out, "callguard_{name}{{thread=\"{index}\"}} {}", value(thread));
+            }
+        };
+        per_thread("dataplane_packets_total", "Packets received, per data-plane thread.", |t| t.counters.packets);
+        per_thread("dataplane_unknown_port_total", "Packets to a port no stream owns, per data-plane thread.", |t| {
+            t.counters.unknown_port
+        });
     }
     Ok(out)
 }

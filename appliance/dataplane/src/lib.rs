@@ -1,18 +1,24 @@
 //! The media data plane: packets in, 16 kHz frames per call leg out.
 //!
 //! ```text
-//! PacketSource ──recv_batch──> data-plane thread ──by destination port──> Stream
-//!                                                      SRTP unprotect → RTP parse → StreamPipeline
-//!                                                      (jitter, decode, resample) ──> FrameQueue
+//! PacketSource ──split──> one part per RX queue ──recv_batch──> data-plane thread per part
+//!                                   │ by destination port, through the sharded StreamTable
+//!                                   v
+//!                                 Stream: SRTP unprotect → RTP parse → StreamPipeline
+//!                                         (jitter, decode, resample) ──> FrameQueue
 //! ```
 //!
-//! One thread per packet source, never on the async runtime. The thread
-//! owns every stream's state outright, so the per-packet path takes no lock
-//! and allocates nothing: SRTP is undone in a per-stream scratch buffer, the
-//! pipeline writes into fixed frames, and each leg's bounded [`FrameQueue`]
-//! drops its oldest frame when the consumer is behind (counted) rather than
-//! blocking. Streams come and go through a command channel that the thread
-//! drains between batches; the source's port set follows them.
+//! One thread per receive queue of the source ([`PacketSource::split`]:
+//! AF_XDP has a socket per RX queue; the other sources are one part),
+//! never on the async runtime. The streams live in a table sharded by
+//! port, each shard behind its own lock, because the NIC decides which
+//! queue a flow arrives on; a flow stays on its queue, so the locks are
+//! uncontended. The per-packet path allocates nothing: SRTP is undone in a
+//! per-stream scratch buffer, the pipeline writes into fixed frames, and
+//! each leg's bounded [`FrameQueue`] drops its oldest frame when the
+//! consumer is behind (counted) rather than blocking. Streams are added and
+//! removed by the caller's thread straight in the table; the source's port
+//! set follows them.
 //!
 //! Packets to ports that belong to no stream are counted and dropped; SRTP
 //! packets that fail authentication or are replayed are counted and
@@ -21,11 +27,10 @@
 
 mod offline;
 mod stream;
+mod table;
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -36,6 +41,7 @@ pub use callguard_rtp::{SrtpMasterKey, SrtpProfile};
 pub use offline::{DecodeOptions, DecodedStream, Undecodable, decode_recorded};
 use stream::Stream;
 pub use stream::{StreamCounters, StreamOutput, StreamSpec};
+use table::StreamTable;
 
 /// How long one receive call may block, so commands and frame deadlines are
 /// served at least this often.
@@ -69,7 +75,7 @@ pub enum DataPlaneError {
     Stopped,
 }
 
-/// Counters of the data plane as a whole.
+/// Counters of the data plane, or of one of its threads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PlaneCounters {
     /// Packets delivered by the source.
@@ -78,38 +84,72 @@ pub struct PlaneCounters {
     pub unknown_port: u64,
 }
 
-enum Command {
-    Add(Box<Stream>, mpsc::SyncSender<Result<(), DataPlaneError>>),
-    Remove(u16),
-    Stop,
+/// One data-plane thread as seen from outside: which part of the source it
+/// reads, and its counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadCounters {
+    /// The part's name (`af_xdp eth1 queue 3 (native XDP, zero-copy)`).
+    pub source: String,
+    /// What it received.
+    pub counters: PlaneCounters,
 }
 
-/// Shared read side: per-stream counters for `calls list` and metrics.
 #[derive(Default)]
-struct Shared {
-    streams: Mutex<HashMap<u16, Arc<StreamCounters>>>,
-    plane: Mutex<PlaneCounters>,
+struct AtomicCounters {
+    packets: AtomicU64,
+    unknown_port: AtomicU64,
+}
+
+impl AtomicCounters {
+    fn load(&self) -> PlaneCounters {
+        PlaneCounters {
+            packets: self.packets.load(Ordering::Relaxed),
+            unknown_port: self.unknown_port.load(Ordering::Relaxed),
+        }
+    }
+}
+
+struct Part {
+    source: String,
+    counters: Arc<AtomicCounters>,
+    thread: Option<JoinHandle<()>>,
 }
 
 /// A running data plane.
 pub struct DataPlane {
-    commands: Sender<Command>,
-    shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    table: Arc<StreamTable>,
+    ports: PortControl,
+    stop: Arc<AtomicBool>,
+    parts: Vec<Part>,
     name: String,
 }
 
 impl DataPlane {
-    /// Starts the data-plane thread on `source`.
+    /// Splits `source` into its receive queues and starts one data-plane
+    /// thread per queue.
     pub fn start(source: Box<dyn PacketSource>) -> std::io::Result<DataPlane> {
-        let (commands, receiver) = mpsc::channel();
-        let shared = Arc::new(Shared::default());
         let name = source.name().to_owned();
-        let thread_shared = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("callguard-media".into())
-            .spawn(move || run(source, receiver, &thread_shared))?;
-        Ok(DataPlane { commands, shared, thread: Some(thread), name })
+        let ports = source.ports();
+        let sources = source.split();
+        let mut plane = DataPlane {
+            table: Arc::new(StreamTable::new()),
+            ports,
+            stop: Arc::new(AtomicBool::new(false)),
+            parts: Vec::with_capacity(sources.len()),
+            name,
+        };
+        let count = sources.len();
+        for (index, source) in sources.into_iter().enumerate() {
+            let counters = Arc::new(AtomicCounters::default());
+            let part_name = source.name().to_owned();
+            let (table, stop, thread_counters) = (plane.table.clone(), plane.stop.clone(), counters.clone());
+            // On failure, dropping `plane` stops the threads already started.
+            let thread = std::thread::Builder::new()
+                .name(format!("cg-media-{index}"))
+                .spawn(move || run(source, index, count, &table, &stop, &thread_counters))?;
+            plane.parts.push(Part { source: part_name, counters, thread: Some(thread) });
+        }
+        Ok(plane)
     }
 
     /// The source's name (`socket 0.0.0.0`, `af_packet eth1`…).
@@ -123,71 +163,59 @@ impl DataPlane {
         let port = spec.port;
         let stream = Stream::new(spec).map_err(|reason| DataPlaneError::Stream { port, reason })?;
         let output = stream.output();
-        let counters = stream.counters();
-        let (reply, answer) = mpsc::sync_channel(1);
-        self.commands.send(Command::Add(Box::new(stream), reply)).map_err(|_| DataPlaneError::Stopped)?;
-        answer.recv().map_err(|_| DataPlaneError::Stopped)??;
-        self.shared.streams.lock().unwrap_or_else(|p| p.into_inner()).insert(port, counters);
+        self.table.insert(stream, &self.ports)?;
         Ok(output)
     }
 
     /// Stops receiving the stream on `port` (its state is dropped and zeroed).
     pub fn remove_stream(&self, port: u16) {
-        self.shared.streams.lock().unwrap_or_else(|p| p.into_inner()).remove(&port);
-        let _ = self.commands.send(Command::Remove(port));
+        drop(self.table.remove(port, &self.ports));
     }
 
     /// The counters of the stream on `port`.
     pub fn stream_counters(&self, port: u16) -> Option<Arc<StreamCounters>> {
-        self.shared.streams.lock().unwrap_or_else(|p| p.into_inner()).get(&port).cloned()
+        self.table.counters(port)
     }
 
-    /// The data plane's own counters.
+    /// The data plane's own counters, over all its threads.
     pub fn counters(&self) -> PlaneCounters {
-        *self.shared.plane.lock().unwrap_or_else(|p| p.into_inner())
+        self.parts.iter().map(|p| p.counters.load()).fold(PlaneCounters::default(), |sum, c| PlaneCounters {
+            packets: sum.packets + c.packets,
+            unknown_port: sum.unknown_port + c.unknown_port,
+        })
+    }
+
+    /// Each thread's part of the source and its counters.
+    pub fn threads(&self) -> Vec<ThreadCounters> {
+        self.parts.iter().map(|p| ThreadCounters { source: p.source.clone(), counters: p.counters.load() }).collect()
     }
 }
 
 impl Drop for DataPlane {
     fn drop(&mut self) {
-        let _ = self.commands.send(Command::Stop);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        self.stop.store(true, Ordering::Relaxed);
+        for part in &mut self.parts {
+            if let Some(thread) = part.thread.take() {
+                let _ = thread.join();
+            }
         }
     }
 }
 
-fn run(mut source: Box<dyn PacketSource>, commands: Receiver<Command>, shared: &Shared) {
-    let ports: PortControl = source.ports();
-    let mut streams: HashMap<u16, Stream> = HashMap::new();
+/// The loop of thread `part` of `parts`: receive, deliver, and sweep its
+/// shards for due frames. Returns when told to stop or when a finite source
+/// (a capture file) ends.
+fn run(
+    mut source: Box<dyn PacketSource>,
+    part: usize,
+    parts: usize,
+    table: &StreamTable,
+    stop: &AtomicBool,
+    counters: &AtomicCounters,
+) {
     let mut batch = PacketBatch::new(64, 2048);
-    let mut counters = PlaneCounters::default();
     let mut next_sweep = Instant::now();
-    loop {
-        loop {
-            match commands.try_recv() {
-                Ok(Command::Add(stream, reply)) => {
-                    let port = stream.port();
-                    let result = match streams.entry(port) {
-                        Entry::Occupied(_) => Err(DataPlaneError::PortInUse(port)),
-                        Entry::Vacant(slot) => ports
-                            .add(port)
-                            .map(|()| {
-                                slot.insert(*stream);
-                            })
-                            .map_err(|source| DataPlaneError::Port { port, source }),
-                    };
-                    let _ = reply.send(result);
-                }
-                Ok(Command::Remove(port)) => {
-                    if streams.remove(&port).is_some() {
-                        ports.remove(port);
-                    }
-                }
-                Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return,
-                Err(TryRecvError::Empty) => break,
-            }
-        }
+    while !stop.load(Ordering::Relaxed) {
         match source.recv_batch(&mut batch, POLL_INTERVAL) {
             Ok(_) => {}
             Err(e) if e.is_end_of_capture() => return,
@@ -195,21 +223,17 @@ fn run(mut source: Box<dyn PacketSource>, commands: Receiver<Command>, shared: &
             Err(_) => std::thread::sleep(POLL_INTERVAL),
         }
         let now = Instant::now();
-        for received in batch.iter() {
-            counters.packets += 1;
-            match streams.get_mut(&received.packet.dst.port()) {
-                Some(stream) => stream.receive(received.packet.payload, now),
-                None => counters.unknown_port += 1,
-            }
+        if !batch.is_empty() {
+            let packets = batch.iter().map(|received| (received.packet.dst.port(), received.packet.payload));
+            let unknown = table.deliver(packets, now);
+            counters.packets.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            counters.unknown_port.fetch_add(unknown, Ordering::Relaxed);
         }
-        // Frames are due every 20 ms per stream: sweeping every stream once per
+        // Frames are due every 20 ms per stream: sweeping once per
         // POLL_INTERVAL keeps the cadence without a sweep per batch under load.
         if now >= next_sweep {
             next_sweep = now + POLL_INTERVAL;
-            for stream in streams.values_mut() {
-                stream.emit_due(now);
-            }
-            *shared.plane.lock().unwrap_or_else(|p| p.into_inner()) = counters;
+            table.sweep(part, parts, now);
         }
     }
 }
