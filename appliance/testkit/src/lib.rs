@@ -3,3 +3,4 @@
 //! appliance links it.
 
 pub mod audio;
+pub mod vm;

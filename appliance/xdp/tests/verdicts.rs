@@ -3,12 +3,19 @@
 //!
 //! NEEDS ROOT (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN); fails without it.
 //!
+//! The same cases run again under the kernel the firmware image ships,
+//! booted in qemu (`the_firmware_kernel_verifies_and_decides_alike`): the
+//! program must pass that kernel's verifier too, not only this machine's.
+//!
 //! No AF_XDP socket is registered here, so a media datagram comes back as
 //! XDP_PASS counted `no_socket` (the redirect itself is covered by the
 //! AF_XDP test in `af_xdp.rs`).
 
 mod common;
 
+use std::time::Duration;
+
+use callguard_testkit::vm::{Kernel, run_in_vm};
 use callguard_xdp::{XdpCounters, XdpProgram};
 use common::{XDP_PASS, frames::*, require_root, test_run, verdict_name};
 
@@ -431,4 +438,19 @@ fn register_socket_rejects_queues_past_the_map() {
     // A plain UDP socket is no AF_XDP socket: the kernel refuses it.
     let err = prog.register_socket(0, &sock).expect_err("not an AF_XDP socket");
     assert!(err.to_string().contains("cg_xsks"), "{err}");
+}
+
+/// This test binary, minus this test, as root under the firmware kernel
+/// (Debian 12's, fetched by `scripts/fetch-image-kernel`) in qemu.
+#[test]
+fn the_firmware_kernel_verifies_and_decides_alike() {
+    const NAME: &str = "the_firmware_kernel_verifies_and_decides_alike";
+    let kernel = Kernel::firmware();
+    let this = std::env::current_exe().expect("this test binary");
+    let run = run_in_vm(&kernel, &this, &["--test-threads", "1", "--skip", NAME], Duration::from_secs(300));
+    let console = &run.console;
+    assert_eq!(run.kernel_release.as_deref(), Some(kernel.release.as_str()), "{console}");
+    assert_eq!(run.exit_code, Some(0), "the cases failed under {}:\n{console}", kernel.release);
+    let passed = console.lines().map(str::trim).filter(|l| l.starts_with("test ") && l.ends_with(" ... ok")).count();
+    assert!(passed >= 10 && !console.contains("FAILED"), "{passed} cases passed:\n{console}");
 }
