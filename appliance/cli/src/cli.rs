@@ -123,6 +123,16 @@ pub enum Command {
     #[command(subcommand)]
     Alerts(AlertsCommand),
 
+    /// Speech models in the model store (`<state_dir>/models/`).
+    ///
+    /// The speech worker runs whisper.cpp models (ggml `.bin` files). A
+    /// model is imported once, checked completely (every tensor, then a
+    /// sha256 kept beside it), and named in `speech.model`. Models are
+    /// never fetched by the appliance: bring them on a USB stick or over
+    /// the management network and import them.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+
     /// Print the version, the commit and the target of this binary.
     Version(JsonArg),
 
@@ -213,6 +223,53 @@ pub enum SubscribersCommand {
         /// Write to FILE (atomically) instead of standard output.
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+}
+
+/// `callguard models …`
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Import a whisper.cpp ggml `.bin` file, or convert a faster-whisper
+    /// (CTranslate2) model directory to one, into the model store.
+    ///
+    /// The model is validated completely before it appears in the store;
+    /// a truncated or foreign file is refused with the byte offset of the
+    /// problem. The name defaults to the model's own (`tiny.en`,
+    /// `base-q5_0`…).
+    Import {
+        /// The ggml file or the faster-whisper directory (with model.bin,
+        /// config.json and vocabulary.txt).
+        path: PathBuf,
+        /// Store it under this name instead of the model's own.
+        #[arg(long)]
+        name: Option<String>,
+        /// Replace a stored model of the same name.
+        #[arg(long)]
+        force: bool,
+        /// Print machine-readable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the stored models: name, kind, size, sha256, and whether the
+    /// configuration uses it.
+    List(JsonArg),
+    /// Check a stored model again: every tensor, and its sha256 against the
+    /// one recorded at import. Exits 1 when it does not match.
+    Verify {
+        /// The model's name.
+        name: String,
+        /// Print machine-readable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a stored model. Refused for the model `speech.model` names,
+    /// unless --force.
+    Remove {
+        /// The model's name.
+        name: String,
+        /// Remove it even if the configuration uses it.
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -26,8 +26,19 @@ impl Failure {
     }
 
     /// Prints the message chain on one line and returns the exit code.
+    /// A cause whose text an outer message already quotes is not repeated.
     pub fn report(self) -> ExitCode {
-        let message = format!("{:#}", self.error);
+        let mut message = String::new();
+        for cause in self.error.chain() {
+            let text = cause.to_string();
+            if text.is_empty() || message.contains(&text) {
+                continue;
+            }
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
         if !message.is_empty() {
             eprintln!("callguard: error: {message}");
         }

@@ -41,6 +41,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Media(command) => commands::media::media(command),
         Command::Bpf(command) => commands::bpf::bpf(global, command),
         Command::Alerts(command) => commands::alerts::alerts(global, command),
+        Command::Models(command) => commands::models::models(global, command),
         Command::Version(args) => commands::version::version(args.json),
         Command::Completions { shell } => commands::docs::completions(shell),
         Command::Man { out_dir } => commands::docs::man(out_dir.as_deref()),

@@ -374,3 +374,53 @@ fn capture_refuses_incomplete_backends_clearly() {
     assert_eq!(code(&out), 1);
     assert!(text(&out.stderr).contains("no-such-if0"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn models_import_converts_lists_verifies_and_guards_the_model_in_use() {
+    let b = Box::new();
+    let source = callguard_testkit::models::faster_whisper_tiny_en();
+    let imported = b.json(&["models", "import", source.to_str().unwrap(), "--json"]);
+    assert_eq!(imported["record"]["name"], "tiny.en");
+    assert_eq!(imported["record"]["source_format"], "ctranslate2");
+    assert_eq!(imported["record"]["kind"], "whisper tiny.en, ggml f16");
+    let stored = PathBuf::from(imported["path"].as_str().unwrap());
+    assert!(stored.starts_with(b.path("state/models")), "{stored:?}");
+
+    let listed = b.json(&["models", "list", "--json"]);
+    assert_eq!(listed[0]["name"], "tiny.en");
+    assert_eq!(listed[0]["in_use"], true, "speech.model defaults to tiny.en");
+    let verified = b.json(&["models", "verify", "tiny.en", "--json"]);
+    assert_eq!(verified["info"]["sha256"], imported["record"]["sha256"]);
+
+    // Importing again is refused without --force; the stored model stays.
+    let again = b.run(&["models", "import", source.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again.stderr).contains("already exists") && text(&again.stderr).contains("--force"));
+
+    // A truncated copy and a foreign file are refused with what is wrong.
+    let truncated = b.path("truncated.bin");
+    std::fs::write(&truncated, &std::fs::read(&stored).unwrap()[..1_000_000]).unwrap();
+    let out = b.run(&["models", "import", truncated.to_str().unwrap(), "--name", "cut"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("file ends at byte 1000000"), "{}", text(&out.stderr));
+    let out = b.run(&["models", "import", b.path("callguard.toml").to_str().unwrap(), "--name", "toml"]);
+    assert!(text(&out.stderr).contains("looks like text"), "{}", text(&out.stderr));
+    assert_eq!(b.json(&["models", "list", "--json"]).as_array().unwrap().len(), 1);
+
+    // A stored model altered on disk fails verify.
+    let mut bytes = std::fs::read(&stored).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&stored, bytes).unwrap();
+    let out = b.run(&["models", "verify", "tiny.en"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("has changed since it was imported"), "{}", text(&out.stderr));
+
+    // The model in use is removed only with --force.
+    let out = b.run(&["models", "remove", "tiny.en"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("speech.model"), "{}", text(&out.stderr));
+    assert!(b.run(&["models", "remove", "tiny.en", "--force"]).status.success());
+    assert!(!stored.exists());
+    assert!(b.json(&["models", "list", "--json"]).as_array().unwrap().is_empty());
+}

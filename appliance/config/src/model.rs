@@ -25,6 +25,8 @@ pub struct Config {
     pub sip: SipConfig,
     /// Where call media (RTP) is received.
     pub media: MediaConfig,
+    /// Speech-to-text of both legs, in the `callguard-stt` worker.
+    pub speech: SpeechConfig,
     /// SMS alerts to subscribers.
     pub sms: SmsConfig,
 }
@@ -234,6 +236,42 @@ impl Default for MediaConfig {
             rtp_ports: vec![PortRange { first: 20000, last: 29999 }],
             codecs: KNOWN_CODECS.iter().map(|c| (*c).to_owned()).collect(),
             timeout_seconds: 30,
+        }
+    }
+}
+
+/// Speech-to-text of both legs, in the `callguard-stt` worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpeechConfig {
+    /// Transcribe calls. Off, calls are judged on signaling alone.
+    pub enabled: bool,
+    /// Whisper model, by name in the model store (`<state_dir>/models/`),
+    /// where `callguard models import` puts it.
+    pub model: String,
+    /// The worker binary; unset means `callguard-stt` beside `callguard`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<PathBuf>,
+    /// Whisper states sharing the loaded model: utterances decoded at once.
+    pub states: u16,
+    /// CPU threads per whisper state.
+    pub threads: u16,
+    /// Silence in milliseconds that ends an utterance.
+    pub end_silence_ms: u64,
+    /// Longest utterance in seconds before a forced cut (1 to 30).
+    pub max_utterance_seconds: u64,
+}
+
+impl Default for SpeechConfig {
+    fn default() -> Self {
+        SpeechConfig {
+            enabled: true,
+            model: "tiny.en".to_owned(),
+            worker: None,
+            states: 1,
+            threads: 2,
+            end_silence_ms: 600,
+            max_utterance_seconds: 8,
         }
     }
 }

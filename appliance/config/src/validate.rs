@@ -30,6 +30,7 @@ pub(crate) fn check(config: &Config) -> Vec<Problem> {
 
     check_sip(config, &mut problem);
     check_media(config, &mut problem);
+    check_speech(config, &mut problem);
     check_sms(config, &mut problem);
     problems
 }
@@ -132,6 +133,37 @@ fn check_readable(path: &Path, key: &str, problem: &mut impl FnMut(String, Strin
         Ok(file) if file.metadata().is_ok_and(|m| m.is_file()) => {}
         Ok(_) => problem(key.into(), format!("{} is not a regular file", path.display())),
         Err(e) => problem(key.into(), format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+fn check_speech(config: &Config, problem: &mut impl FnMut(String, String)) {
+    let speech = &config.speech;
+    let name_ok = !speech.model.is_empty()
+        && !speech.model.starts_with('.')
+        && speech.model.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if !name_ok {
+        problem(
+            "speech.model".into(),
+            format!(
+                "`{}` is not a model name (letters, digits, `.`, `_`, `-`): see `callguard models list`",
+                speech.model
+            ),
+        );
+    }
+    if !(1..=64).contains(&speech.states) {
+        problem("speech.states".into(), format!("{} is outside 1..=64", speech.states));
+    }
+    if !(1..=256).contains(&speech.threads) {
+        problem("speech.threads".into(), format!("{} is outside 1..=256", speech.threads));
+    }
+    if !(200..=5000).contains(&speech.end_silence_ms) {
+        problem("speech.end_silence_ms".into(), format!("{} is outside 200..=5000", speech.end_silence_ms));
+    }
+    if !(1..=30).contains(&speech.max_utterance_seconds) {
+        problem(
+            "speech.max_utterance_seconds".into(),
+            format!("{} is outside 1..=30 (whisper's window is 30 s)", speech.max_utterance_seconds),
+        );
     }
 }
 

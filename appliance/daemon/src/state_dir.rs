@@ -17,6 +17,8 @@ pub struct Paths {
     pub database: PathBuf,
     /// The control socket.
     pub control_socket: PathBuf,
+    /// The speech model store (`callguard models`).
+    pub models: PathBuf,
     lock: PathBuf,
 }
 
@@ -28,6 +30,7 @@ impl Paths {
             database: state_dir.join(callguard_store::Store::FILE_NAME),
             control_socket: config.control.socket.clone().unwrap_or_else(|| state_dir.join("control.sock")),
             lock: state_dir.join("callguard.lock"),
+            models: state_dir.join("models"),
             state_dir,
         }
     }

@@ -34,11 +34,7 @@ impl Kernel {
     /// The firmware image's kernel, as `scripts/fetch-image-kernel` left it
     /// in the user's cache. Panics with what to run when it is missing.
     pub fn firmware() -> Kernel {
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
-            .expect("neither XDG_CACHE_HOME nor HOME is set");
-        let dir = cache.join("callguard/kernels/debian-12-amd64");
+        let dir = crate::cache_dir().join("kernels/debian-12-amd64");
         let version = std::fs::read_to_string(dir.join("version")).unwrap_or_else(|e| {
             panic!(
                 "the firmware kernel is not in {} ({e}): run scripts/fetch-image-kernel (scripts/install-deps does)",

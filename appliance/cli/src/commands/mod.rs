@@ -8,6 +8,7 @@ pub mod capture;
 pub mod config;
 pub mod docs;
 pub mod media;
+pub mod models;
 pub mod run;
 pub mod status;
 pub mod subscribers;
