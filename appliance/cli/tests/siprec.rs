@@ -30,6 +30,12 @@ fn free_sip_port() -> u16 {
 
 impl Appliance {
     fn start(extra_config: &str, rtp_ports: &str) -> Appliance {
+        Appliance::start_with(extra_config, rtp_ports, |_| {})
+    }
+
+    /// Starts a daemon after `prepare` has run on its configuration file
+    /// (to import a model, say).
+    fn start_with(extra_config: &str, rtp_ports: &str, prepare: impl FnOnce(&Path)) -> Appliance {
         let dir = tempfile::tempdir().unwrap();
         let sip_port = free_sip_port();
         let config = format!(
@@ -42,6 +48,7 @@ impl Appliance {
         let config_path = dir.path().join("callguard.toml");
         let add = cli(&config_path, &["subscribers", "add", SUBSCRIBER]);
         assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+        prepare(&config_path);
         let daemon = Command::new(env!("CARGO_BIN_EXE_callguard"))
             .arg("run")
             .env("CALLGUARD_CONFIG", &config_path)
@@ -398,4 +405,157 @@ fn live_call_media(media_config: &str, rtp_ports: &str) {
     assert!(metrics.contains("callguard_media_streams_total 2\n"), "{metrics}");
     assert!(metrics.contains("callguard_dataplane_threads 1\n"), "{metrics}");
     assert!(metrics.contains("callguard_dataplane_packets_total{thread=\"0\"} 20\n"), "{metrics}");
+}
+
+/// Caller speech as 8 kHz µ-law: espeak-ng sentences, each followed by a
+/// second of silence, made with sox.
+fn caller_speech(dir: &Path) -> Vec<u8> {
+    let sentences = [
+        "This is the fraud department of your bank.",
+        "Your account has been suspended.",
+        "Buy gift cards and read me the numbers.",
+        "Do not tell anyone about this call.",
+    ];
+    let mut audio = Vec::new();
+    for (i, sentence) in sentences.iter().enumerate() {
+        let wav = dir.join(format!("s{i}.wav"));
+        let raw = dir.join(format!("s{i}.ul"));
+        let run = |cmd: &str, args: &[&str]| {
+            let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd}: {e}: install it"));
+            assert!(out.status.success(), "{cmd} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        run("espeak-ng", &["-w", wav.to_str().unwrap(), sentence]);
+        run(
+            "sox",
+            &[
+                wav.to_str().unwrap(),
+                "-r",
+                "8000",
+                "-c",
+                "1",
+                "-e",
+                "mu-law",
+                "-t",
+                "raw",
+                raw.to_str().unwrap(),
+                "pad",
+                "0",
+                "1",
+            ],
+        );
+        audio.extend(std::fs::read(&raw).unwrap());
+    }
+    audio
+}
+
+/// Sends `audio` (µ-law) in a loop as real-time RTP to `port` until `stop`.
+fn send_speech(audio: Vec<u8>, port: u16, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let start = Instant::now();
+    for (n, payload) in audio.chunks_exact(160).cycle().enumerate() {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let due = start + Duration::from_millis(20 * n as u64);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        let mut packet = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x5e, 0xed];
+        packet[2..4].copy_from_slice(&(n as u16).to_be_bytes());
+        packet[4..8].copy_from_slice(&((n as u32).wrapping_mul(160)).to_be_bytes());
+        packet.extend_from_slice(payload);
+        socket.send_to(&packet, ("127.0.0.1", port)).unwrap();
+    }
+}
+
+/// The speech side of a live call: the caller's words are transcribed
+/// (only counts leave the daemon); when the worker crashes and cannot come
+/// back at once the call goes on, degraded, and is transcribed again once
+/// the worker is back.
+#[test]
+fn live_call_speech_survives_a_worker_crash() {
+    let model = callguard_testkit::models::whisper_tiny_en();
+    let appliance = Appliance::start_with("timeout_seconds = 30", "33000-33099", |config| {
+        let out = cli(config, &["models", "import", model.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    });
+    // The worker loads its model after the daemon is up.
+    let start = Instant::now();
+    while appliance.status().unwrap()["speech"]["state"] != "up" {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the speech worker is not running (is target/*/callguard-stt built? `cargo build -p callguard-stt`): {}\n{}",
+            appliance.status().unwrap(),
+            appliance.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let speech = |appliance: &Appliance| appliance.calls()[0]["speech"].clone();
+    let wait_for = |what: &str, limit: u64, ok: &dyn Fn(&serde_json::Value) -> bool| {
+        let start = Instant::now();
+        loop {
+            let now = speech(&appliance);
+            if ok(&now) {
+                return now;
+            }
+            assert!(start.elapsed() < Duration::from_secs(limit), "{what}: {now}\n{}", appliance.log());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+
+    let sbc = HandSbc::new(&appliance);
+    sbc.send(&sbc.invite("speech-1"));
+    let ok = sbc.expect("SIP/2.0 200");
+    let to = header(&ok, "To");
+    let port = sbc.socket.local_addr().unwrap().port();
+    sbc.send(&format!(
+        "ACK sip:srs@{t} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-ack2\r\n\
+         From: <sip:{CALLER}@carrier.example>;tag=sbc\r\nTo: {to}\r\nCall-ID: speech-1\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+        t = sbc.target
+    ));
+    let start = Instant::now();
+    while appliance.calls()[0]["streams"].as_array().unwrap().iter().any(|s| s["receiving"] != true) {
+        assert!(start.elapsed() < Duration::from_secs(5), "the streams never started receiving");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let caller_port = appliance.calls()[0]["streams"][0]["local_port"].as_u64().unwrap() as u16;
+    let dir = tempfile::tempdir().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let (audio, stop) = (caller_speech(dir.path()), stop.clone());
+        std::thread::spawn(move || send_speech(audio, caller_port, stop))
+    };
+
+    let heard = wait_for("utterances transcribed", 30, &|s| s["utterances"].as_u64() >= Some(2));
+    assert_eq!(heard["state"], "transcribing", "{heard}");
+
+    // The worker dies and cannot start again for a while: speech is lost,
+    // the call goes on.
+    let stored = appliance.dir.path().join("state/models/tiny.en.bin");
+    let aside = appliance.dir.path().join("tiny.en.bin.aside");
+    std::fs::rename(&stored, &aside).unwrap();
+    let pid = appliance.status().unwrap()["speech"]["pid"].as_u64().expect("worker pid");
+    assert!(Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap().success());
+    let packets = || appliance.calls()[0]["streams"][0]["packets"].as_u64().unwrap();
+    let before = packets();
+    let degraded =
+        wait_for("the call degraded", 30, &|s| s["state"] == "degraded" && s["chunks_lost"].as_u64() >= Some(1));
+    assert!(packets() > before, "media stopped with the worker");
+
+    // Back: the worker starts again and the call is transcribed again.
+    std::fs::rename(&aside, &stored).unwrap();
+    let heard_before = degraded["utterances"].as_u64().unwrap();
+    wait_for("transcription resumed", 60, &|s| {
+        s["state"] == "transcribing" && s["utterances"].as_u64() > Some(heard_before)
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sender.join().unwrap();
+
+    let status = appliance.status().unwrap();
+    assert!(status["speech"]["restarts"].as_u64() >= Some(1), "{status}");
+    let metrics = String::from_utf8(cli(&appliance.config(), &["metrics"]).stdout).unwrap();
+    assert!(metrics.contains("callguard_speech_worker_up 1\n"), "{metrics}");
+    // Nothing said is in the log.
+    let log = appliance.log().to_lowercase();
+    for word in ["fraud", "suspended", "gift", "anyone"] {
+        assert!(!log.contains(word), "`{word}` reached the daemon log");
+    }
 }

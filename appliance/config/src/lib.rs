@@ -22,7 +22,7 @@ mod validate;
 pub use load::{ConfigError, DEFAULT_PATH, LoadOptions, Origin, Problem, load};
 pub use model::{
     ApplianceConfig, Config, ControlConfig, KNOWN_CODECS, LogConfig, LogFormat, MediaConfig, MediaSource, PortRange,
-    SdpOrder, SipConfig, SipListener, SipTransport, SmsConfig, SmscConfig,
+    SdpOrder, SipConfig, SipListener, SipTransport, SmsConfig, SmscConfig, SpeechConfig,
 };
 pub use overrides::Override;
 pub use secret::Secret;

@@ -163,7 +163,8 @@ async fn answer(request: Request, shared: &Arc<Shared>) -> Response {
         Request::Calls => match ask_sip(shared, SipCommand::Sessions).await {
             Some(sessions) => {
                 let media = shared.media.get().map(|m| m.as_ref());
-                let calls = sessions.iter().map(|s| CallSummary::of(s, media)).collect();
+                let speech = shared.speech.get().and_then(|s| s.as_ref().ok()).map(|s| s.counters.as_ref());
+                let calls = sessions.iter().map(|s| CallSummary::of(s, media, speech)).collect();
                 Response::Calls { calls }
             }
             None => Response::Error { message: "the SIP service is not running".into() },

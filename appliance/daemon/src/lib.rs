@@ -16,8 +16,10 @@ mod logging;
 mod media;
 mod metrics;
 mod sip;
+mod speech;
 mod state_dir;
 mod status;
+mod stt_worker;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -30,6 +32,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 pub use logging::init_logging;
+pub use speech::{CallSpeechStatus, SpeechStatus};
 pub use state_dir::{Paths, StateDir, StateDirError};
 pub use status::{CallSummary, Lifecycle, SipStatus, SmsStatus, Status, StreamSummary, SubscriberCounts};
 
@@ -71,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) sip: OnceLock<tokio::sync::mpsc::Sender<sip::SipCommand>>,
     /// Media counters of live calls.
     pub(crate) media: OnceLock<Arc<media::MediaCounters>>,
+    /// Speech-to-text, or why it is off.
+    pub(crate) speech: OnceLock<Result<Arc<speech::SpeechReport>, String>>,
 }
 
 /// A daemon ready to run: state directory claimed, store open.
@@ -98,6 +103,7 @@ impl App {
             lifecycle,
             sip: OnceLock::new(),
             media: OnceLock::new(),
+            speech: OnceLock::new(),
         });
         Ok(App { shared, state_dir, socket_path })
     }
@@ -126,7 +132,10 @@ impl App {
         // The SIP task needs the media side's event sink, the media side
         // needs the SIP task's command channel: create the channel first.
         let (sip_tx, sip_rx) = tokio::sync::mpsc::channel(64);
-        let media = media::start(&shared.config.media, sip_tx.clone())?;
+        let speech = start_speech(&shared.config);
+        let _ = shared.speech.set(speech.as_ref().map(|s| s.report.clone()).map_err(Clone::clone));
+        let speech_commands = speech.as_ref().ok().map(|s| s.commands.clone());
+        let media = media::start(&shared.config.media, sip_tx.clone(), speech_commands)?;
         let sip_task = sip::start(shared.clone(), vec![media.events], sip_rx).await?;
         let _ = shared.sip.set(sip_tx.clone());
         let _ = shared.media.set(media.counters);
@@ -145,6 +154,10 @@ impl App {
         // The SIP task held the only event sender: the media thread now ends
         // and drops the data plane, closing the media sockets.
         let _ = tokio::task::spawn_blocking(move || media_thread.join()).await;
+        // With the media thread gone, the speech thread finishes its calls.
+        if let Ok(speech) = speech {
+            let _ = tokio::task::spawn_blocking(move || speech.stop()).await;
+        }
 
         let grace = Duration::from_secs(shared.config.appliance.shutdown_grace_seconds);
         if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await.is_err() {
@@ -160,6 +173,16 @@ impl App {
         tracing::info!("stopped cleanly");
         Ok(())
     }
+}
+
+/// Starts speech-to-text, or says why it is off (the daemon runs without it).
+fn start_speech(config: &Config) -> Result<speech::SpeechService, String> {
+    let started =
+        speech::worker_settings(config).and_then(|worker| speech::SpeechService::start(&config.speech, worker));
+    if let Err(reason) = &started {
+        tracing::warn!(%reason, "speech-to-text is off: calls are judged on signaling alone");
+    }
+    started
 }
 
 fn announce(shared: &Shared, socket: &std::path::Path) {

@@ -22,14 +22,16 @@ use callguard_afxdp::{AfXdpConfig, AfXdpSource};
 use callguard_capture::{AfPacketConfig, AfPacketSource, PacketSource, SocketConfig, SocketSource};
 use callguard_config::{MediaConfig, MediaSource};
 use callguard_dataplane::{
-    Codec, DataPlane, SrtpMasterKey, SrtpProfile, StreamConfig, StreamCounters, StreamSpec, ThreadCounters,
+    Codec, DataPlane, FrameQueue, SrtpMasterKey, SrtpProfile, StreamConfig, StreamCounters, StreamSpec, ThreadCounters,
 };
 use callguard_sdp::CryptoSuite;
-use callguard_srs::{CallEvent, CallEventSink, MediaStream};
+use callguard_speech::Leg;
+use callguard_srs::{CallEvent, CallEventSink, LegRole, MediaStream};
 use tokio::sync::mpsc as tokio_mpsc;
 
 use crate::DaemonError;
 use crate::sip::SipCommand;
+use crate::speech::SpeechCommand;
 
 /// The call-event sink: queues events for the media thread.
 pub(crate) struct MediaEvents(Mutex<mpsc::Sender<CallEvent>>);
@@ -42,6 +44,8 @@ impl CallEventSink for MediaEvents {
 
 struct CallMedia {
     streams: Vec<MediaStream>,
+    /// Each received stream's frames, by local port, for speech-to-text.
+    frames: HashMap<u16, Arc<FrameQueue>>,
     packets_seen: u64,
     last_progress: Instant,
     terminating: bool,
@@ -153,7 +157,11 @@ fn open_source(media: &MediaConfig) -> Result<Box<dyn PacketSource>, DaemonError
 
 /// Starts the data plane on the configured packet source and the thread
 /// that follows the calls.
-pub(crate) fn start(media: &MediaConfig, sip: tokio_mpsc::Sender<SipCommand>) -> Result<MediaPlane, DaemonError> {
+pub(crate) fn start(
+    media: &MediaConfig,
+    sip: tokio_mpsc::Sender<SipCommand>,
+    speech: Option<mpsc::Sender<SpeechCommand>>,
+) -> Result<MediaPlane, DaemonError> {
     let timeout = Duration::from_secs(media.timeout_seconds);
     let io = |what: &str| {
         let what = what.to_owned();
@@ -166,7 +174,7 @@ pub(crate) fn start(media: &MediaConfig, sip: tokio_mpsc::Sender<SipCommand>) ->
     let thread_counters = counters.clone();
     let thread = std::thread::Builder::new()
         .name("callguard-calls".into())
-        .spawn(move || follow_calls(&plane, &events, &thread_counters, timeout, &sip))
+        .spawn(move || follow_calls(&plane, &events, &thread_counters, timeout, &sip, speech.as_ref()))
         .map_err(io("cannot start the media control thread"))?;
     Ok(MediaPlane { events: Arc::new(MediaEvents(Mutex::new(events_tx))), counters, thread })
 }
@@ -177,12 +185,13 @@ fn follow_calls(
     counters: &MediaCounters,
     timeout: Duration,
     sip: &tokio_mpsc::Sender<SipCommand>,
+    speech: Option<&mpsc::Sender<SpeechCommand>>,
 ) {
     let mut calls: HashMap<String, CallMedia> = HashMap::new();
     let mut next_check = Instant::now() + Duration::from_secs(1);
     loop {
         match events.recv_timeout(next_check.saturating_duration_since(Instant::now())) {
-            Ok(event) => apply(plane, counters, &mut calls, event),
+            Ok(event) => apply(plane, counters, &mut calls, event, speech),
             Err(RecvTimeoutError::Timeout) => {
                 next_check = Instant::now() + Duration::from_secs(1);
                 *counters.threads.lock().unwrap_or_else(|p| p.into_inner()) = plane.threads();
@@ -196,18 +205,28 @@ fn follow_calls(
     }
 }
 
-fn apply(plane: &DataPlane, counters: &MediaCounters, calls: &mut HashMap<String, CallMedia>, event: CallEvent) {
+fn apply(
+    plane: &DataPlane,
+    counters: &MediaCounters,
+    calls: &mut HashMap<String, CallMedia>,
+    event: CallEvent,
+    speech: Option<&mpsc::Sender<SpeechCommand>>,
+) {
     match event {
         CallEvent::Started(call) => {
-            for stream in &call.streams {
-                add(plane, counters, stream);
-            }
-            let media = CallMedia {
+            let mut media = CallMedia {
                 streams: call.streams.clone(),
+                frames: HashMap::new(),
                 packets_seen: 0,
                 last_progress: Instant::now(),
                 terminating: false,
             };
+            for stream in &call.streams {
+                if let Some(frames) = add(plane, counters, stream) {
+                    media.frames.insert(stream.local_port, frames);
+                }
+            }
+            tell_speech(speech, &call.call_id, &media);
             calls.insert(call.call_id.clone(), media);
         }
         CallEvent::StreamsChanged { call_id, streams } => {
@@ -215,37 +234,71 @@ fn apply(plane: &DataPlane, counters: &MediaCounters, calls: &mut HashMap<String
             for old in &call.streams {
                 if !streams.iter().any(|s| s.local_port == old.local_port) {
                     remove(plane, counters, old.local_port);
+                    call.frames.remove(&old.local_port);
                 }
             }
             for new in &streams {
-                if !call.streams.iter().any(|s| s.local_port == new.local_port) {
-                    add(plane, counters, new);
+                if !call.streams.iter().any(|s| s.local_port == new.local_port)
+                    && let Some(frames) = add(plane, counters, new)
+                {
+                    call.frames.insert(new.local_port, frames);
                 }
             }
             call.streams = streams;
+            tell_speech(speech, &call_id, call);
         }
         CallEvent::Ended { call_id, .. } => {
             if let Some(call) = calls.remove(&call_id) {
                 for stream in &call.streams {
                     remove(plane, counters, stream.local_port);
                 }
+                if let Some(speech) = speech {
+                    let _ = speech.send(SpeechCommand::End { call_id });
+                }
             }
         }
     }
 }
 
-fn add(plane: &DataPlane, counters: &MediaCounters, stream: &MediaStream) {
+/// Hands the call's legs to speech-to-text: the caller's stream (or a
+/// mixed or unlabelled one) as the caller leg, the subscriber's as the
+/// callee leg; streams past two are not transcribed.
+fn tell_speech(speech: Option<&mpsc::Sender<SpeechCommand>>, call_id: &str, call: &CallMedia) {
+    let Some(speech) = speech else { return };
+    let mut legs: Vec<(Leg, Arc<FrameQueue>)> = Vec::new();
+    let mut received: Vec<(&MediaStream, &Arc<FrameQueue>)> =
+        call.streams.iter().filter_map(|s| call.frames.get(&s.local_port).map(|f| (s, f))).collect();
+    // Labelled streams first, so an unlabelled one takes the leg left free.
+    received.sort_by_key(|(s, _)| !matches!(s.role, LegRole::Caller | LegRole::Subscriber));
+    for (stream, frames) in received {
+        let wanted = if stream.role == LegRole::Subscriber { Leg::Callee } else { Leg::Caller };
+        let free = |leg: Leg| !legs.iter().any(|(l, _)| *l == leg);
+        let leg = [wanted, Leg::Caller, Leg::Callee].into_iter().find(|&leg| free(leg));
+        match leg {
+            Some(leg) => legs.push((leg, frames.clone())),
+            None => tracing::warn!(%call_id, port = stream.local_port, "a third stream is not transcribed"),
+        }
+    }
+    let _ = speech.send(SpeechCommand::Legs { call_id: call_id.to_owned(), legs });
+}
+
+/// Starts receiving `stream`; its frames, or `None` when it cannot be received.
+fn add(plane: &DataPlane, counters: &MediaCounters, stream: &MediaStream) -> Option<Arc<FrameQueue>> {
     let Some(spec) = spec_of(stream) else {
         tracing::warn!(port = stream.local_port, codec = %stream.codec, "no decoder for this stream; not received");
-        return;
+        return None;
     };
     match plane.add_stream(spec) {
-        Ok(_frames) => {
+        Ok(output) => {
             if let Some(c) = plane.stream_counters(stream.local_port) {
                 counters.by_port.lock().unwrap_or_else(|p| p.into_inner()).insert(stream.local_port, c);
             }
+            Some(output.frames)
         }
-        Err(e) => tracing::warn!(port = stream.local_port, error = %e, "cannot receive this stream"),
+        Err(e) => {
+            tracing::warn!(port = stream.local_port, error = %e, "cannot receive this stream");
+            None
+        }
     }
 }
 

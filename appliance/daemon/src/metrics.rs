@@ -45,6 +45,33 @@ pub(crate) fn render(shared: &Shared, sip: Option<&SipStatus>) -> Result<String,
         metric("rtp_ports_in_use", "gauge", "RTP ports allocated to sessions.", sip.rtp_ports_in_use as f64);
         metric("rtp_ports", "gauge", "RTP ports configured.", sip.rtp_ports_total as f64);
     }
+    if let Some(Ok(speech)) = shared.speech.get() {
+        let (up, restarts) = speech.worker_up_and_restarts();
+        let c = &speech.counters;
+        let load = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed) as f64;
+        metric("speech_worker_up", "gauge", "1 while the speech-to-text worker serves.", f64::from(u8::from(up)));
+        metric(
+            "speech_worker_restarts_total",
+            "counter",
+            "Speech-to-text worker restarts after a crash or hang.",
+            restarts as f64,
+        );
+        metric("speech_chunks_total", "counter", "Utterance chunks sent to speech-to-text.", load(&c.chunks));
+        metric(
+            "speech_chunks_lost_total",
+            "counter",
+            "Chunks not transcribed: worker down, failed or behind.",
+            load(&c.chunks_lost),
+        );
+        metric("speech_utterances_total", "counter", "Utterances transcribed.", load(&c.utterances));
+        metric(
+            "speech_latency_seconds_sum",
+            "counter",
+            "Time from the end of a chunk to its text, summed.",
+            load(&c.latency_us) / 1e6,
+        );
+        metric("speech_latency_seconds_count", "counter", "Chunks whose text came back.", load(&c.latency_count));
+    }
     if let Some(media) = shared.media.get() {
         let (live, t): (usize, MediaTotals) = media.totals();
         metric("media_streams", "gauge", "Media streams being received.", live as f64);

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use callguard_store::OutboxCounts;
 
-use crate::{Paths, Shared};
+use crate::{CallSpeechStatus, Paths, Shared, SpeechStatus};
 
 /// Where the daemon is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +43,8 @@ pub struct Status {
     pub alerts_last_24h: u64,
     /// SIPREC service; absent while the daemon is starting.
     pub sip: Option<SipStatus>,
+    /// Speech-to-text.
+    pub speech: SpeechStatus,
     /// SMS delivery.
     pub sms: SmsStatus,
 }
@@ -83,6 +85,8 @@ pub struct CallSummary {
     pub age_seconds: u64,
     /// The recorded streams.
     pub streams: Vec<StreamSummary>,
+    /// Speech-to-text of the call; absent when it is off.
+    pub speech: Option<CallSpeechStatus>,
 }
 
 /// One recorded stream of a live call.
@@ -150,6 +154,11 @@ impl Status {
             subscribers: SubscriberCounts { total: counts.0, opted_in: counts.1 },
             alerts_last_24h: alerts,
             sip,
+            speech: match shared.speech.get() {
+                Some(Ok(report)) => report.status(),
+                Some(Err(reason)) => SpeechStatus::off(reason),
+                None => SpeechStatus::off("starting"),
+            },
             sms: SmsStatus { smscs: config.sms.smsc.iter().map(|s| s.name.clone()).collect(), outbox },
         })
     }
@@ -175,6 +184,7 @@ impl CallSummary {
     pub(crate) fn of(
         session: &callguard_srs::SessionSummary,
         media: Option<&crate::media::MediaCounters>,
+        speech: Option<&crate::speech::SpeechCounters>,
     ) -> CallSummary {
         CallSummary {
             call_id: session.call_id.clone(),
@@ -201,6 +211,7 @@ impl CallSummary {
                     }
                 })
                 .collect(),
+            speech: speech.and_then(|s| s.of(&session.call_id)),
         }
     }
 }

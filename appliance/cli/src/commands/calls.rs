@@ -36,10 +36,14 @@ pub fn calls(global: &GlobalArgs, command: CallsCommand) -> Result<(), Failure> 
                     format!("{}{}", s.codec, if s.active { "" } else { " (held)" }),
                     if s.receiving { s.local_port.to_string() } else { format!("{} (not open)", s.local_port) },
                     s.packets.to_string(),
+                    match &call.speech {
+                        Some(speech) => format!("{}, {} utterances", speech.state, speech.utterances),
+                        None => "off".into(),
+                    },
                 ]
             })
         })
         .collect();
-    print_table(&["CALL", "SUBSCRIBER", "CALLER", "AGE", "LEG", "CODEC", "PORT", "PACKETS"], &rows)?;
+    print_table(&["CALL", "SUBSCRIBER", "CALLER", "AGE", "LEG", "CODEC", "PORT", "PACKETS", "SPEECH"], &rows)?;
     Ok(())
 }

@@ -61,6 +61,18 @@ fn print_human(s: &Status) {
         );
         println!("  RTP ports     {} of {} in use", sip.rtp_ports_in_use, sip.rtp_ports_total);
     }
+    let sp = &s.speech;
+    let mut speech = sp.state.clone();
+    if let Some(pid) = sp.pid {
+        speech.push_str(&format!(" (pid {pid}, model {})", sp.model));
+    }
+    if sp.restarts > 0 {
+        speech.push_str(&format!(", {} restart(s)", sp.restarts));
+    }
+    if let Some(error) = &sp.last_error {
+        speech.push_str(&format!(", last down: {error}"));
+    }
+    println!("  speech        {speech}");
     let o = &s.sms.outbox;
     let delivery = if s.sms.smscs.is_empty() {
         "no SMSC configured: outbox only".to_owned()
