@@ -123,6 +123,15 @@ pub enum Command {
     #[command(subcommand)]
     Alerts(AlertsCommand),
 
+    /// Transcribe a recording as the appliance hears a call.
+    ///
+    /// The audio goes through the same end-pointing and the same speech
+    /// worker (`callguard-stt`) as live calls, and the utterances are
+    /// printed with their times as they come. A stereo WAV is read as a
+    /// call: the left channel is the caller, the right the callee. Nothing
+    /// is written anywhere: the text goes to standard output only.
+    Transcribe(TranscribeArgs),
+
     /// Speech models in the model store (`<state_dir>/models/`).
     ///
     /// The speech worker runs whisper.cpp models (ggml `.bin` files). A
@@ -224,6 +233,32 @@ pub enum SubscribersCommand {
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
     },
+}
+
+/// `callguard transcribe …`
+#[derive(Debug, Args)]
+pub struct TranscribeArgs {
+    /// A WAV file (16-bit or float, mono or stereo, 8 kHz, 16 kHz or any
+    /// rate that divides into 20 ms frames), or raw G.711 with --codec.
+    pub file: PathBuf,
+    /// Read FILE as raw 8 kHz G.711 (no header) in this law.
+    #[arg(long, value_enum)]
+    pub codec: Option<RawCodec>,
+    /// A model in the store, or a ggml file [default: speech.model].
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Print the utterances as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Raw G.711 laws for `transcribe --codec`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RawCodec {
+    /// μ-law (North America, Japan).
+    Pcmu,
+    /// A-law (elsewhere).
+    Pcma,
 }
 
 /// `callguard models …`

@@ -42,6 +42,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Bpf(command) => commands::bpf::bpf(global, command),
         Command::Alerts(command) => commands::alerts::alerts(global, command),
         Command::Models(command) => commands::models::models(global, command),
+        Command::Transcribe(args) => commands::transcribe::transcribe(global, args),
         Command::Version(args) => commands::version::version(args.json),
         Command::Completions { shell } => commands::docs::completions(shell),
         Command::Man { out_dir } => commands::docs::man(out_dir.as_deref()),

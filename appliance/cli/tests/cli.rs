@@ -424,3 +424,79 @@ fn models_import_converts_lists_verifies_and_guards_the_model_in_use() {
     assert!(!stored.exists());
     assert!(b.json(&["models", "list", "--json"]).as_array().unwrap().is_empty());
 }
+
+#[test]
+fn transcribe_hears_both_legs_of_a_stereo_recording_and_refuses_bad_input() {
+    let b = Box::new();
+    let model = callguard_testkit::models::whisper_tiny_en();
+    assert!(b.run(&["models", "import", model.to_str().unwrap()]).status.success());
+    let say = |name: &str, text: &str| {
+        let wav = b.path(name);
+        let out = Command::new("espeak-ng").args(["-w", wav.to_str().unwrap(), text]).output().expect("espeak-ng");
+        assert!(out.status.success());
+        wav
+    };
+    let caller = say("caller.wav", "Your account has been suspended. Buy gift cards today.");
+    let callee = say("callee.wav", "No thank you, I will hang up now and call the police.");
+    // A call as a stereo 8 kHz file: caller left, callee right (sox pads the shorter one).
+    let call = b.path("call.wav");
+    let sox = Command::new("sox")
+        .args(["-M", caller.to_str().unwrap(), callee.to_str().unwrap(), "-r", "8000", call.to_str().unwrap()])
+        .output()
+        .expect("sox");
+    assert!(sox.status.success(), "{}", text(&sox.stderr));
+
+    let utterances = b.json(&["transcribe", call.to_str().unwrap(), "--json"]);
+    let said = |leg: &str| -> String {
+        let mut words = String::new();
+        for u in utterances.as_array().unwrap().iter().filter(|u| u["leg"] == leg) {
+            words.push_str(&u["text"].as_str().unwrap().to_lowercase());
+            words.push(' ');
+        }
+        words
+    };
+    let caller_words = said("caller");
+    for keyword in ["account", "suspended", "gift"] {
+        assert!(caller_words.contains(keyword), "`{keyword}` not heard from the caller: {utterances}");
+    }
+    assert!(said("callee").contains("police"), "{utterances}");
+
+    // The same caller audio as raw μ-law.
+    let raw = b.path("caller.ul");
+    let sox = Command::new("sox")
+        .args([caller.to_str().unwrap(), "-r", "8000", "-e", "mu-law", "-t", "raw", raw.to_str().unwrap()])
+        .output()
+        .expect("sox");
+    assert!(sox.status.success());
+    let raw_text = b.run(&["transcribe", raw.to_str().unwrap(), "--codec", "pcmu"]);
+    assert!(raw_text.status.success(), "{}", text(&raw_text.stderr));
+    assert!(text(&raw_text.stdout).to_lowercase().contains("suspended"), "{}", text(&raw_text.stdout));
+
+    // Silence gives nothing; a file that is not audio, a bad rate and a missing model are refused.
+    let silence = b.path("silence.wav");
+    assert!(
+        Command::new("sox")
+            .args(["-n", "-r", "8000", "-c", "1", silence.to_str().unwrap(), "trim", "0", "3"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(b.json(&["transcribe", silence.to_str().unwrap(), "--json"]), serde_json::json!([]));
+    let out = b.run(&["transcribe", b.path("callguard.toml").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--codec"), "{}", text(&out.stderr));
+    let odd = b.path("odd.wav");
+    assert!(
+        Command::new("sox")
+            .args(["-n", "-r", "11025", "-c", "1", odd.to_str().unwrap(), "trim", "0", "1"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = b.run(&["transcribe", odd.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("20 ms"), "{}", text(&out.stderr));
+    let out = b.run(&["transcribe", caller.to_str().unwrap(), "--model", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("callguard models import"), "{}", text(&out.stderr));
+}

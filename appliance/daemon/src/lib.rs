@@ -20,6 +20,7 @@ mod speech;
 mod state_dir;
 mod status;
 mod stt_worker;
+mod transcribe;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -35,6 +36,7 @@ pub use logging::init_logging;
 pub use speech::{CallSpeechStatus, SpeechStatus};
 pub use state_dir::{Paths, StateDir, StateDirError};
 pub use status::{CallSummary, Lifecycle, SipStatus, SmsStatus, Status, StreamSummary, SubscriberCounts};
+pub use transcribe::{Utterance, model_override, transcribe_recording};
 
 /// Why the daemon could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -177,8 +179,11 @@ impl App {
 
 /// Starts speech-to-text, or says why it is off (the daemon runs without it).
 fn start_speech(config: &Config) -> Result<speech::SpeechService, String> {
-    let started =
-        speech::worker_settings(config).and_then(|worker| speech::SpeechService::start(&config.speech, worker));
+    let started = if config.speech.enabled {
+        speech::worker_settings(config, None).and_then(|worker| speech::SpeechService::start(&config.speech, worker))
+    } else {
+        Err("speech.enabled = false".into())
+    };
     if let Err(reason) = &started {
         tracing::warn!(%reason, "speech-to-text is off: calls are judged on signaling alone");
     }

@@ -112,14 +112,7 @@ pub(crate) struct SpeechReport {
 impl SpeechService {
     /// Starts the worker's supervisor and the speech thread.
     pub(crate) fn start(settings: &SpeechSettings, worker: WorkerSettings) -> Result<SpeechService, String> {
-        let config = SpeechConfig {
-            endpoint: EndpointConfig {
-                end_silence: Duration::from_millis(settings.end_silence_ms),
-                max_chunk: Duration::from_secs(settings.max_utterance_seconds),
-                ..EndpointConfig::default()
-            },
-            ..SpeechConfig::default()
-        };
+        let config = SpeechConfig { endpoint: endpoint_config(settings), ..SpeechConfig::default() };
         CallSpeech::new(&config).map_err(|e| e.to_string())?;
         let model = worker.model.clone();
         let (done_tx, done) = mpsc::channel();
@@ -162,12 +155,22 @@ impl SpeechReport {
     }
 }
 
-/// Where the worker and the model are, or why speech-to-text is off.
-pub(crate) fn worker_settings(config: &callguard_config::Config) -> Result<WorkerSettings, String> {
-    let speech = &config.speech;
-    if !speech.enabled {
-        return Err("speech.enabled = false".into());
+/// End-pointing as configured.
+pub(crate) fn endpoint_config(settings: &SpeechSettings) -> EndpointConfig {
+    EndpointConfig {
+        end_silence: Duration::from_millis(settings.end_silence_ms),
+        max_chunk: Duration::from_secs(settings.max_utterance_seconds),
+        ..EndpointConfig::default()
     }
+}
+
+/// Where the worker and the model (`model`, else `speech.model` in the
+/// store) are, or why speech-to-text cannot run.
+pub(crate) fn worker_settings(
+    config: &callguard_config::Config,
+    model: Option<PathBuf>,
+) -> Result<WorkerSettings, String> {
+    let speech = &config.speech;
     let binary = match &speech.worker {
         Some(path) => path.clone(),
         None => std::env::current_exe()
@@ -181,14 +184,13 @@ pub(crate) fn worker_settings(config: &callguard_config::Config) -> Result<Worke
         ));
     }
     let paths = crate::Paths::of(config);
-    let model = paths.models.join(format!("{}.bin", speech.model));
+    let model = model.unwrap_or_else(|| paths.models.join(format!("{}.bin", speech.model)));
     let layout = std::fs::File::open(&model)
         .map_err(|e| e.to_string())
         .and_then(|file| callguard_models::read_layout(std::io::BufReader::new(file)).map_err(|e| e.to_string()));
     if let Err(e) = layout {
         return Err(format!(
-            "speech.model `{}` is not usable ({}: {e}): import it with `callguard models import`",
-            speech.model,
+            "the speech model {} is not usable ({e}): import it with `callguard models import`",
             model.display()
         ));
     }

@@ -252,7 +252,7 @@ fn supervise(
 }
 
 /// A worker process that is killed when this goes.
-struct Worker(Child);
+pub(crate) struct Worker(Child);
 
 impl Worker {
     fn kill(&mut self) {
@@ -267,14 +267,9 @@ impl Drop for Worker {
     }
 }
 
-/// Runs one worker until it fails (`Err`, why) or the daemon stops (`Ok`).
-fn run_once(
-    settings: &WorkerSettings,
-    queue: &JobQueue,
-    health: &WorkerHealth,
-    stop: &AtomicBool,
-    done: &mpsc::Sender<Done>,
-) -> Result<(), String> {
+/// Starts a worker and connects to each of its states; `None` when told
+/// to stop meanwhile.
+pub(crate) fn launch(settings: &WorkerSettings, stop: &AtomicBool) -> Result<Option<(Worker, Vec<SttClient>)>, String> {
     let _ = std::fs::remove_file(&settings.socket);
     let child = Command::new(&settings.binary)
         .arg("--model")
@@ -288,8 +283,6 @@ fn run_once(
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", settings.binary.display()))?;
     let mut worker = Worker(child);
-    health.pid.store(worker.0.id(), Ordering::Relaxed);
-
     let mut clients = Vec::with_capacity(usize::from(settings.states));
     let deadline = Instant::now() + START_TIMEOUT;
     while clients.len() < usize::from(settings.states) {
@@ -297,7 +290,7 @@ fn run_once(
             return Err(format!("the worker exited while starting ({status})"));
         }
         if stop.load(Ordering::Relaxed) {
-            return Ok(());
+            return Ok(None);
         }
         match SttClient::connect(&settings.socket, REPLY_TIMEOUT) {
             Ok(client) => clients.push(client),
@@ -307,6 +300,19 @@ fn run_once(
             Err(e) => return Err(format!("cannot connect to the worker: {e}")),
         }
     }
+    Ok(Some((worker, clients)))
+}
+
+/// Runs one worker until it fails (`Err`, why) or the daemon stops (`Ok`).
+fn run_once(
+    settings: &WorkerSettings,
+    queue: &JobQueue,
+    health: &WorkerHealth,
+    stop: &AtomicBool,
+    done: &mpsc::Sender<Done>,
+) -> Result<(), String> {
+    let Some((mut worker, clients)) = launch(settings, stop)? else { return Ok(()) };
+    health.pid.store(worker.0.id(), Ordering::Relaxed);
     let hello = clients[0].hello().clone();
     tracing::info!(
         pid = worker.0.id(),

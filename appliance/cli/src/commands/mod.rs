@@ -12,6 +12,7 @@ pub mod models;
 pub mod run;
 pub mod status;
 pub mod subscribers;
+pub mod transcribe;
 pub mod version;
 
 use std::path::PathBuf;
