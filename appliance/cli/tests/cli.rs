@@ -472,6 +472,16 @@ fn transcribe_hears_both_legs_of_a_stereo_recording_and_refuses_bad_input() {
     assert!(raw_text.status.success(), "{}", text(&raw_text.stderr));
     assert!(text(&raw_text.stdout).to_lowercase().contains("suspended"), "{}", text(&raw_text.stdout));
 
+    // Hard-clipped speech (30 dB too loud) is still speech, not a crash.
+    let clipped = b.path("clipped.wav");
+    let sox = Command::new("sox")
+        .args([caller.to_str().unwrap(), "-r", "8000", clipped.to_str().unwrap(), "gain", "30"])
+        .output()
+        .expect("sox");
+    assert!(sox.status.success());
+    let heard = b.json(&["transcribe", clipped.to_str().unwrap(), "--json"]);
+    assert!(!heard.as_array().unwrap().is_empty(), "clipped speech gave nothing");
+
     // Silence gives nothing; a file that is not audio, a bad rate and a missing model are refused.
     let silence = b.path("silence.wav");
     assert!(
