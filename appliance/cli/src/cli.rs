@@ -132,6 +132,19 @@ pub enum Command {
     /// is written anywhere: the text goes to standard output only.
     Transcribe(TranscribeArgs),
 
+    /// Judge transcripts offline as the appliance would judge live calls.
+    ///
+    /// Each input line is a call, `{"id", "turns": [{"speaker":
+    /// "caller"|"callee", "text", "t"?}], "caller_id"?, "language"?,
+    /// "signaling"?}`. The turns are replayed one by one, so
+    /// `decided_at_turn` is the turn at which the live appliance would have
+    /// warned. Output lines: `{"id", "scam", "score", "tactics", "reason",
+    /// "decided_at_turn", "evidence", "missing"}`. With --eval, the lines
+    /// carry `"label": "scam"|"legit"` and the command prints the true- and
+    /// false-positive rates, ROC AUC and when the decisions came. For
+    /// operators tuning thresholds; call content never leaves this command.
+    Detect(DetectArgs),
+
     /// Speech models in the model store (`<state_dir>/models/`).
     ///
     /// The speech worker runs whisper.cpp models (ggml `.bin` files). A
@@ -259,6 +272,27 @@ pub enum RawCodec {
     Pcmu,
     /// A-law (elsewhere).
     Pcma,
+}
+
+/// `callguard detect …`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("calls").required(true).args(["input", "eval"])))]
+pub struct DetectArgs {
+    /// Calls to judge (JSON lines), or `-` for standard input.
+    #[arg(long, value_name = "CALLS.jsonl")]
+    pub input: Option<PathBuf>,
+    /// Labelled calls to evaluate the detector on (JSON lines with "label").
+    #[arg(long, value_name = "CALLS.jsonl")]
+    pub eval: Option<PathBuf>,
+    /// Write the verdicts to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE", conflicts_with = "eval")]
+    pub output: Option<PathBuf>,
+    /// Warn threshold on the fused risk [default: the model's calibrated one].
+    #[arg(long, value_name = "RISK")]
+    pub threshold: Option<f32>,
+    /// Print JSON (one verdict per line; the report as one object).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `callguard models …`

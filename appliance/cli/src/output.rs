@@ -1,6 +1,9 @@
 //! Printing results: aligned tables for people, JSON for scripts.
 
 use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
 
 use serde::Serialize;
 
@@ -35,4 +38,19 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> 
 /// A time as RFC 3339, for tables.
 pub fn rfc3339(at: time::OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Writes through a temporary file in the same directory, renamed into place,
+/// so a failure never leaves a half-written file.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut temp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    write(temp.as_file_mut())?;
+    temp.as_file_mut().flush()?;
+    temp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }

@@ -510,3 +510,58 @@ fn transcribe_hears_both_legs_of_a_stereo_recording_and_refuses_bad_input() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("callguard models import"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn detect_judges_transcripts_turn_by_turn_and_evaluates_labelled_calls() {
+    let b = Box::new();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../detect/data");
+    let holdout = data.join("holdout.jsonl");
+
+    // The held-out calls (never tuned on): every figure the issue asks for.
+    let report = b.json(&["detect", "--eval", holdout.to_str().unwrap(), "--json"]);
+    assert!(report["tpr"].as_f64().unwrap() >= 0.8, "{report}");
+    assert!(report["fpr"].as_f64().unwrap() <= 0.1, "{report}");
+    assert!(report["auc"].as_f64().unwrap() >= 0.9, "{report}");
+    assert!(report["decided_at_turn"].is_object(), "{report}");
+
+    // One verdict line per call, replayed turn by turn.
+    let calls = b.path("calls.jsonl");
+    std::fs::write(
+        &calls,
+        concat!(
+            r#"{"id":"otp","turns":[{"speaker":"caller","text":"This is the fraud department of your bank."},"#,
+            r#"{"speaker":"callee","text":"Oh no, what happened?"},"#,
+            r#"{"speaker":"caller","text":"To verify you, read me the code we just texted you."}]}"#,
+            "\n",
+            r#"{"id":"dinner","turns":[{"speaker":"caller","text":"Hi mum, are we still on for dinner on Sunday?"}]}"#,
+            "\n",
+            r#"{"id":"empty","turns":[]}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let out = b.path("verdicts.jsonl");
+    let run = b.run(&["detect", "--input", calls.to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let verdicts: Vec<serde_json::Value> =
+        std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(verdicts.len(), 3);
+    assert_eq!(verdicts[0]["scam"], true, "{}", verdicts[0]);
+    assert_eq!(verdicts[0]["decided_at_turn"], 2, "decided when the code was asked for: {}", verdicts[0]);
+    assert!(verdicts[0]["tactics"].as_array().unwrap().iter().any(|t| t == "secret.otp"), "{}", verdicts[0]);
+    assert!(!verdicts[0]["reason"].as_str().unwrap().is_empty());
+    assert_eq!(verdicts[1]["scam"], false, "{}", verdicts[1]);
+    assert!(verdicts[1]["decided_at_turn"].is_null());
+    assert_eq!(verdicts[2]["scam"], false);
+    assert!(verdicts[2]["missing"].as_array().unwrap().iter().any(|m| m == "transcript"), "{}", verdicts[2]);
+
+    // A bad line is reported with its number; nothing is judged.
+    std::fs::write(&calls, "{\"id\":\"ok\",\"turns\":[]}\nnot json\n").unwrap();
+    let run = b.run(&["detect", "--input", calls.to_str().unwrap(), "--json"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(text(&run.stderr).contains("line 2"), "{}", text(&run.stderr));
+    assert!(run.stdout.is_empty());
+    // --eval needs labels.
+    std::fs::write(&calls, "{\"id\":\"ok\",\"turns\":[]}\n").unwrap();
+    assert_eq!(b.run(&["detect", "--eval", calls.to_str().unwrap()]).status.code(), Some(2));
+}

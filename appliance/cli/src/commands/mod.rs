@@ -6,6 +6,7 @@ pub mod bpf;
 pub mod calls;
 pub mod capture;
 pub mod config;
+pub mod detect;
 pub mod docs;
 pub mod media;
 pub mod models;

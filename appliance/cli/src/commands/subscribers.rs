@@ -1,16 +1,14 @@
 //! `callguard subscribers …`: the subscriber register.
 
-use std::io::Write;
 use std::path::Path;
 
-use anyhow::Context;
 use callguard_numbers::E164;
 use callguard_store::{NewSubscriber, ParsedCsv, Upsert};
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, SubscribersCommand};
 use crate::failure::Failure;
-use crate::output::{print_json, print_table, rfc3339};
+use crate::output::{print_json, print_table, rfc3339, write_atomically};
 
 /// How many bad rows are listed on a terminal before the rest are counted.
 const SHOWN_BAD_ROWS: usize = 20;
@@ -157,17 +155,5 @@ fn import(
         summary.updated,
         if bad > 0 { format!(", skipped {bad} bad row(s)") } else { String::new() }
     );
-    Ok(())
-}
-
-/// Writes through a temporary file in the same directory, renamed into place,
-/// so a failure never leaves a half-written file.
-fn write_atomically(path: &Path, write: impl FnOnce(&mut std::fs::File) -> anyhow::Result<()>) -> Result<(), Failure> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut temp =
-        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    write(temp.as_file_mut())?;
-    temp.as_file_mut().flush()?;
-    temp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
