@@ -223,7 +223,7 @@ fn alerts_list_shows_scores_and_tactic_codes() {
         store
             .record_alert(&NewAlert {
                 call_id: call.into(),
-                caller: "+12015550111".parse().unwrap(),
+                caller: Some("+12015550111".parse().unwrap()),
                 subscriber: "+12015550123".parse().unwrap(),
                 score: 0.91,
                 tactics: vec!["authority.tax".into()],

@@ -546,6 +546,10 @@ fn live_call_speech_survives_a_worker_crash() {
     wait_for("transcription resumed", 60, &|s| {
         s["state"] == "transcribing" && s["utterances"].as_u64() > Some(heard_before)
     });
+    // The caller's words are a scam script: the call is warned about once,
+    // with tactic codes and a score, and no words are stored.
+    let warned = wait_for("a warning", 90, &|s| s["warned"] == true);
+    assert!(warned["risk"].as_f64() > Some(0.5), "{warned}");
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     sender.join().unwrap();
 
@@ -553,9 +557,22 @@ fn live_call_speech_survives_a_worker_crash() {
     assert!(status["speech"]["restarts"].as_u64() >= Some(1), "{status}");
     let metrics = String::from_utf8(cli(&appliance.config(), &["metrics"]).stdout).unwrap();
     assert!(metrics.contains("callguard_speech_worker_up 1\n"), "{metrics}");
-    // Nothing said is in the log.
+    let alerts = cli(&appliance.config(), &["alerts", "list", "--json"]);
+    let alerts: serde_json::Value = serde_json::from_slice(&alerts.stdout).unwrap();
+    let alerts = alerts.as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["call_id"], "speech-1");
+    assert_eq!(alerts[0]["caller"], CALLER);
+    let tactics = alerts[0]["tactics"].as_array().unwrap();
+    assert!(!tactics.is_empty(), "{alerts:?}");
+    assert!(metrics.contains("callguard_alerts_decided_total 1\n"), "{metrics}");
+    assert!(appliance.log().contains("scam warning decided"), "{}", appliance.log());
+    // Nothing said is in the log or the database.
     let log = appliance.log().to_lowercase();
-    for word in ["fraud", "suspended", "gift", "anyone"] {
+    let database = std::fs::read(appliance.dir.path().join("state/callguard.db")).unwrap_or_default();
+    let database = String::from_utf8_lossy(&database).to_lowercase();
+    for word in ["fraud", "suspended", "anyone", "department"] {
         assert!(!log.contains(word), "`{word}` reached the daemon log");
+        assert!(!database.contains(word), "`{word}` reached the database");
     }
 }

@@ -11,6 +11,7 @@
 //! status. Everything the daemon reports is counters and states, never call
 //! content.
 
+mod alerts;
 pub mod control;
 mod logging;
 mod media;
@@ -78,6 +79,8 @@ pub(crate) struct Shared {
     pub(crate) media: OnceLock<Arc<media::MediaCounters>>,
     /// Speech-to-text, or why it is off.
     pub(crate) speech: OnceLock<Result<Arc<speech::SpeechReport>, String>>,
+    /// Warnings decided and suppressed.
+    pub(crate) alert_counters: alerts::AlertCounters,
 }
 
 /// A daemon ready to run: state directory claimed, store open.
@@ -106,6 +109,7 @@ impl App {
             sip: OnceLock::new(),
             media: OnceLock::new(),
             speech: OnceLock::new(),
+            alert_counters: alerts::AlertCounters::default(),
         });
         Ok(App { shared, state_dir, socket_path })
     }
@@ -134,7 +138,10 @@ impl App {
         // The SIP task needs the media side's event sink, the media side
         // needs the SIP task's command channel: create the channel first.
         let (sip_tx, sip_rx) = tokio::sync::mpsc::channel(64);
-        let speech = start_speech(&shared.config);
+        let (decisions, decided) = std::sync::mpsc::channel();
+        let alerts_thread = alerts::start(shared.clone(), decided)
+            .map_err(|source| DaemonError::Io { what: "cannot start the alerts thread".into(), source })?;
+        let speech = start_speech(&shared.config, decisions);
         let _ = shared.speech.set(speech.as_ref().map(|s| s.report.clone()).map_err(Clone::clone));
         let speech_commands = speech.as_ref().ok().map(|s| s.commands.clone());
         let media = media::start(&shared.config.media, sip_tx.clone(), speech_commands)?;
@@ -160,6 +167,8 @@ impl App {
         if let Ok(speech) = speech {
             let _ = tokio::task::spawn_blocking(move || speech.stop()).await;
         }
+        // The speech thread held the only sender of decisions.
+        let _ = tokio::task::spawn_blocking(move || alerts_thread.join()).await;
 
         let grace = Duration::from_secs(shared.config.appliance.shutdown_grace_seconds);
         if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await.is_err() {
@@ -178,9 +187,13 @@ impl App {
 }
 
 /// Starts speech-to-text, or says why it is off (the daemon runs without it).
-fn start_speech(config: &Config) -> Result<speech::SpeechService, String> {
+fn start_speech(
+    config: &Config,
+    decisions: std::sync::mpsc::Sender<alerts::Decided>,
+) -> Result<speech::SpeechService, String> {
     let started = if config.speech.enabled {
-        speech::worker_settings(config, None).and_then(|worker| speech::SpeechService::start(&config.speech, worker))
+        speech::worker_settings(config, None)
+            .and_then(|worker| speech::SpeechService::start(&config.speech, worker, decisions))
     } else {
         Err("speech.enabled = false".into())
     };

@@ -30,6 +30,7 @@ use callguard_srs::{CallEvent, CallEventSink, LegRole, MediaStream};
 use tokio::sync::mpsc as tokio_mpsc;
 
 use crate::DaemonError;
+use crate::alerts::CallParties;
 use crate::sip::SipCommand;
 use crate::speech::SpeechCommand;
 
@@ -43,6 +44,7 @@ impl CallEventSink for MediaEvents {
 }
 
 struct CallMedia {
+    parties: CallParties,
     streams: Vec<MediaStream>,
     /// Each received stream's frames, by local port, for speech-to-text.
     frames: HashMap<u16, Arc<FrameQueue>>,
@@ -215,6 +217,7 @@ fn apply(
     match event {
         CallEvent::Started(call) => {
             let mut media = CallMedia {
+                parties: CallParties { subscriber: call.subscriber.clone(), caller: call.caller.clone() },
                 streams: call.streams.clone(),
                 frames: HashMap::new(),
                 packets_seen: 0,
@@ -279,7 +282,7 @@ fn tell_speech(speech: Option<&mpsc::Sender<SpeechCommand>>, call_id: &str, call
             None => tracing::warn!(%call_id, port = stream.local_port, "a third stream is not transcribed"),
         }
     }
-    let _ = speech.send(SpeechCommand::Legs { call_id: call_id.to_owned(), legs });
+    let _ = speech.send(SpeechCommand::Legs { call_id: call_id.to_owned(), parties: call.parties.clone(), legs });
 }
 
 /// Starts receiving `stream`; its frames, or `None` when it cannot be received.

@@ -45,10 +45,22 @@ pub(crate) fn render(shared: &Shared, sip: Option<&SipStatus>) -> Result<String,
         metric("rtp_ports_in_use", "gauge", "RTP ports allocated to sessions.", sip.rtp_ports_in_use as f64);
         metric("rtp_ports", "gauge", "RTP ports configured.", sip.rtp_ports_total as f64);
     }
+    let load = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed) as f64;
+    metric(
+        "alerts_decided_total",
+        "counter",
+        "Scam warnings decided on live calls.",
+        load(&shared.alert_counters.decided),
+    );
+    metric(
+        "alerts_suppressed_total",
+        "counter",
+        "Warnings not given: the caller is trusted by the subscriber.",
+        load(&shared.alert_counters.suppressed),
+    );
     if let Some(Ok(speech)) = shared.speech.get() {
         let (up, restarts) = speech.worker_up_and_restarts();
         let c = &speech.counters;
-        let load = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed) as f64;
         metric("speech_worker_up", "gauge", "1 while the speech-to-text worker serves.", f64::from(u8::from(up)));
         metric(
             "speech_worker_restarts_total",

@@ -1,12 +1,12 @@
 //! Speech-to-text of live calls: each leg's 20 ms frames from the data
 //! plane are end-pointed into utterance chunks ([`CallSpeech`]), sent to
 //! the supervised `callguard-stt` worker, and the cleaned text comes back
-//! here, in memory only.
+//! here, in memory only, to the call's scam detector ([`CallDetector`]).
 //!
 //! ```text
 //!  media thread ──Legs / End──> speech thread (every 20 ms)
 //!                                 FrameQueue per leg ─pop─> CallSpeech ─Chunk─> SttWorker ──> Done
-//!                                 Done ─accept (clean-up, prompt)─> utterances of the call
+//!                                 Done ─accept (clean-up, prompt)─> CallDetector ─Warn─> alerts thread
 //! ```
 //!
 //! Nothing here writes audio or text anywhere: chunks, prompts and
@@ -26,10 +26,12 @@ use std::time::{Duration, Instant};
 
 use callguard_config::SpeechConfig as SpeechSettings;
 use callguard_dataplane::FrameQueue;
+use callguard_detect::{CallDetector, Decision, DetectorConfig, Speaker, Turn};
 use callguard_speech::{CallSpeech, DecodeOptions, EndpointConfig, FRAME_DURATION, Leg, SpeechConfig};
 use callguard_stt_protocol::TranscribeRequest;
 use serde::{Deserialize, Serialize};
 
+use crate::alerts::{CallParties, Decided};
 use crate::stt_worker::{Done, Job, SttWorker, WorkerSettings};
 
 /// How long an ended call waits for the answers to its last chunks.
@@ -38,13 +40,13 @@ const LAST_ANSWERS: Duration = Duration::from_secs(30);
 /// What the media side tells the speech thread.
 pub(crate) enum SpeechCommand {
     /// The call's legs and their frame queues (a new call, or a change of streams).
-    Legs { call_id: String, legs: Vec<(Leg, Arc<FrameQueue>)> },
+    Legs { call_id: String, parties: CallParties, legs: Vec<(Leg, Arc<FrameQueue>)> },
     /// The call ended: its utterances in progress are transcribed, then it goes.
     End { call_id: String },
 }
 
-/// Speech-to-text of one live call, for `calls list`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Speech-to-text and detection of one live call, for `calls list`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CallSpeechStatus {
     /// `transcribing`, or `degraded` while speech is being lost (worker down or behind).
     pub state: String,
@@ -52,6 +54,10 @@ pub struct CallSpeechStatus {
     pub utterances: u64,
     /// Chunks of speech lost (worker down, failed, or behind).
     pub chunks_lost: u64,
+    /// The scam risk now, in [0, 1].
+    pub risk: f32,
+    /// Whether a warning was decided for the call.
+    pub warned: bool,
 }
 
 /// The speech worker, for `callguard status`.
@@ -110,8 +116,13 @@ pub(crate) struct SpeechReport {
 }
 
 impl SpeechService {
-    /// Starts the worker's supervisor and the speech thread.
-    pub(crate) fn start(settings: &SpeechSettings, worker: WorkerSettings) -> Result<SpeechService, String> {
+    /// Starts the worker's supervisor and the speech thread; warnings
+    /// decided on calls go to `decisions`.
+    pub(crate) fn start(
+        settings: &SpeechSettings,
+        worker: WorkerSettings,
+        decisions: Sender<Decided>,
+    ) -> Result<SpeechService, String> {
         let config = SpeechConfig { endpoint: endpoint_config(settings), ..SpeechConfig::default() };
         CallSpeech::new(&config).map_err(|e| e.to_string())?;
         let model = worker.model.clone();
@@ -122,7 +133,7 @@ impl SpeechService {
         let (thread_worker, thread_counters) = (worker.clone(), counters.clone());
         let thread = std::thread::Builder::new()
             .name("callguard-speech".into())
-            .spawn(move || run(&config, &receiver, &done, &thread_worker, &thread_counters))
+            .spawn(move || run(&config, &receiver, &done, &thread_worker, &thread_counters, &decisions))
             .map_err(|e| e.to_string())?;
         Ok(SpeechService { commands, report: Arc::new(SpeechReport { counters, worker, model }), thread })
     }
@@ -203,9 +214,11 @@ pub(crate) fn worker_settings(
     })
 }
 
-/// A call being transcribed.
+/// A call being transcribed and judged.
 struct Call {
     id: String,
+    parties: CallParties,
+    detector: CallDetector,
     legs: Vec<(Leg, Arc<FrameQueue>)>,
     speech: CallSpeech,
     /// Frames taken per leg: a frame's time on the call's clock.
@@ -228,7 +241,9 @@ fn run(
     done: &Receiver<Done>,
     worker: &SttWorker,
     counters: &SpeechCounters,
+    decisions: &Sender<Decided>,
 ) {
+    let detection = DetectorConfig::default();
     let mut calls: HashMap<u64, Call> = HashMap::new();
     let mut keys: HashMap<String, u64> = HashMap::new();
     let mut next_key = 0u64;
@@ -237,7 +252,7 @@ fn run(
     while open || !calls.is_empty() {
         // One frame's time between passes: the frame queues hold a second.
         match commands.recv_timeout(FRAME_DURATION) {
-            Ok(command) => apply(command, config, &mut calls, &mut keys, &mut next_key),
+            Ok(command) => apply(command, config, &detection, &mut calls, &mut keys, &mut next_key),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
                 // The daemon is stopping: end every call.
@@ -250,7 +265,7 @@ fn run(
             }
         }
         while let Ok(command) = commands.try_recv() {
-            apply(command, config, &mut calls, &mut keys, &mut next_key);
+            apply(command, config, &detection, &mut calls, &mut keys, &mut next_key);
         }
         for (&key, call) in &mut calls {
             for chunk in take_chunks(call) {
@@ -273,6 +288,7 @@ fn run(
             match answer.outcome {
                 Ok(reply) => {
                     let kept = call.speech.accept(answer.leg, answer.speech_ratio, reply.segments);
+                    judge(call, answer.leg, &kept, decisions);
                     counters.utterances.fetch_add(kept.len() as u64, Ordering::Relaxed);
                     counters.latency_us.fetch_add(answer.ready.elapsed().as_micros() as u64, Ordering::Relaxed);
                     counters.latency_count.fetch_add(1, Ordering::Relaxed);
@@ -295,6 +311,28 @@ fn run(
     }
 }
 
+/// Hands the call's new utterances to its detector; the first warning
+/// goes to the alerts thread, without the words of its evidence.
+fn judge(call: &mut Call, leg: Leg, utterances: &[callguard_speech::Segment], decisions: &Sender<Decided>) {
+    let speaker = match leg {
+        Leg::Caller => Speaker::Caller,
+        Leg::Callee => Speaker::Callee,
+    };
+    for utterance in utterances {
+        call.detector.on_turn(Turn { speaker, text: &utterance.text, at: Some(utterance.start) });
+    }
+    let assessment = call.detector.assessment();
+    call.status.risk = assessment.risk;
+    if matches!(assessment.decision, Decision::Warn { .. }) && !call.status.warned {
+        call.status.warned = true;
+        let mut assessment = assessment.clone();
+        for hit in assessment.tactics.iter_mut().chain(assessment.safeguards.iter_mut()) {
+            hit.span.clear();
+        }
+        let _ = decisions.send(Decided { call_id: call.id.clone(), parties: call.parties.clone(), assessment });
+    }
+}
+
 fn lost(counters: &SpeechCounters, status: &mut CallSpeechStatus, chunks: u64) {
     counters.chunks_lost.fetch_add(chunks, Ordering::Relaxed);
     status.chunks_lost += chunks;
@@ -304,12 +342,13 @@ fn lost(counters: &SpeechCounters, status: &mut CallSpeechStatus, chunks: u64) {
 fn apply(
     command: SpeechCommand,
     config: &SpeechConfig,
+    detection: &DetectorConfig,
     calls: &mut HashMap<u64, Call>,
     keys: &mut HashMap<String, u64>,
     next_key: &mut u64,
 ) {
     match command {
-        SpeechCommand::Legs { call_id, legs } => {
+        SpeechCommand::Legs { call_id, parties, legs } => {
             if let Some(call) = keys.get(&call_id).and_then(|key| calls.get_mut(key)) {
                 call.legs = legs;
                 return;
@@ -319,7 +358,20 @@ fn apply(
             *next_key += 1;
             keys.insert(call_id.clone(), *next_key);
             let status = CallSpeechStatus { state: "transcribing".into(), ..CallSpeechStatus::default() };
-            let call = Call { id: call_id, legs, speech, frames: [0; 2], in_flight: 0, ended: None, status };
+            let detection =
+                DetectorConfig { caller_id: parties.caller.as_ref().map(ToString::to_string), ..detection.clone() };
+            let detector = CallDetector::new(&detection);
+            let call = Call {
+                id: call_id,
+                parties,
+                detector,
+                legs,
+                speech,
+                frames: [0; 2],
+                in_flight: 0,
+                ended: None,
+                status,
+            };
             calls.insert(*next_key, call);
         }
         SpeechCommand::End { call_id } => {

@@ -12,8 +12,8 @@ use crate::{Context, Store, StoreError, now};
 pub struct NewAlert {
     /// The SIPREC session's call id; one alert per call.
     pub call_id: String,
-    /// The remote caller's number.
-    pub caller: E164,
+    /// The remote caller's number, when the signaling gave one.
+    pub caller: Option<E164>,
     /// The protected subscriber.
     pub subscriber: E164,
     /// Fused risk in [0, 1].
@@ -30,7 +30,7 @@ pub struct Alert {
     /// When the alert was decided.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// The remote caller's number.
+    /// The remote caller's number; empty when it was not known.
     pub caller: String,
     /// The protected subscriber.
     pub subscriber: String,
@@ -67,7 +67,7 @@ impl Store {
                 params![
                     alert.call_id,
                     now(),
-                    alert.caller.as_str(),
+                    alert.caller.as_ref().map_or("", E164::as_str),
                     alert.subscriber.as_str(),
                     alert.score,
                     alert.tactics.join(" ")
@@ -118,7 +118,7 @@ mod tests {
     fn alert(call_id: &str) -> NewAlert {
         NewAlert {
             call_id: call_id.into(),
-            caller: "+12015550111".parse().unwrap(),
+            caller: Some("+12015550111".parse().unwrap()),
             subscriber: "+12015550123".parse().unwrap(),
             score: 0.93,
             tactics: vec!["authority.tax".into(), "payment.gift_card".into()],

@@ -28,7 +28,7 @@ pub fn alerts(global: &GlobalArgs, command: AlertsCommand) -> Result<(), Failure
             vec![
                 rfc3339(a.created_at),
                 a.call_id.clone(),
-                a.caller.clone(),
+                if a.caller.is_empty() { "unknown".into() } else { a.caller.clone() },
                 a.subscriber.clone(),
                 format!("{:.2}", a.score),
                 a.tactics.join(","),
