@@ -22,6 +22,7 @@ mod state_dir;
 mod status;
 mod stt_worker;
 mod transcribe;
+mod worker_process;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -17,8 +17,8 @@
 //! only the daemon holds, so it exits with the daemon whatever the cause.
 
 use std::collections::VecDeque;
+use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, mpsc};
 use std::thread::JoinHandle;
@@ -27,18 +27,13 @@ use std::time::{Duration, Instant};
 use callguard_speech::Leg;
 use callguard_stt_protocol::{ClientError, SegmentsReply, SttClient, TranscribeRequest};
 
+use crate::worker_process::{Backoff, Worker};
+
 /// How long a reply may take before the worker is presumed hung: well
 /// above what the longest chunk (30 s) costs a slow CPU.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(20);
-/// How long the worker may take to load its model and listen.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often an idle connection pings the worker.
 const IDLE_PING: Duration = Duration::from_secs(1);
-/// Restart back-off: first wait, longest wait, and how long a worker must
-/// have run for the next failure to start from the first wait again.
-const BACKOFF_FIRST: Duration = Duration::from_millis(500);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
-const HEALTHY_RUN: Duration = Duration::from_secs(60);
 
 /// How to run the worker.
 #[derive(Debug, Clone)]
@@ -224,7 +219,7 @@ fn supervise(
     stop: &AtomicBool,
     done: &mpsc::Sender<Done>,
 ) {
-    let mut backoff = BACKOFF_FIRST;
+    let mut backoff = Backoff::new();
     let mut first = true;
     while !stop.load(Ordering::Relaxed) {
         if !first {
@@ -240,30 +235,7 @@ fn supervise(
         let Err(error) = result else { return };
         tracing::warn!(%error, "speech-to-text worker down: its calls are judged without speech until it is back");
         *health.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
-        if started.elapsed() > HEALTHY_RUN {
-            backoff = BACKOFF_FIRST;
-        }
-        let resume = Instant::now() + backoff;
-        while Instant::now() < resume && !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        backoff = (backoff * 2).min(BACKOFF_MAX);
-    }
-}
-
-/// A worker process that is killed when this goes.
-pub(crate) struct Worker(Child);
-
-impl Worker {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.kill();
+        backoff.wait(started.elapsed(), stop);
     }
 }
 
@@ -271,33 +243,28 @@ impl Drop for Worker {
 /// to stop meanwhile.
 pub(crate) fn launch(settings: &WorkerSettings, stop: &AtomicBool) -> Result<Option<(Worker, Vec<SttClient>)>, String> {
     let _ = std::fs::remove_file(&settings.socket);
-    let child = Command::new(&settings.binary)
-        .arg("--model")
-        .arg(&settings.model)
-        .arg("--listen")
-        .arg(&settings.socket)
-        .args(["--states", &settings.states.to_string(), "--threads", &settings.threads.to_string()])
-        .arg("--exit-with-stdin")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", settings.binary.display()))?;
-    let mut worker = Worker(child);
+    let args: Vec<OsString> = vec![
+        "--model".into(),
+        settings.model.clone().into(),
+        "--listen".into(),
+        settings.socket.clone().into(),
+        "--states".into(),
+        settings.states.to_string().into(),
+        "--threads".into(),
+        settings.threads.to_string().into(),
+    ];
+    let mut worker = Worker::spawn(&settings.binary, args)?;
     let mut clients = Vec::with_capacity(usize::from(settings.states));
-    let deadline = Instant::now() + START_TIMEOUT;
     while clients.len() < usize::from(settings.states) {
-        if let Some(status) = worker.0.try_wait().map_err(|e| e.to_string())? {
-            return Err(format!("the worker exited while starting ({status})"));
-        }
-        if stop.load(Ordering::Relaxed) {
-            return Ok(None);
-        }
-        match SttClient::connect(&settings.socket, REPLY_TIMEOUT) {
-            Ok(client) => clients.push(client),
-            Err(ClientError::Connect { .. }) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Err(e) => return Err(format!("cannot connect to the worker: {e}")),
+        let connected =
+            worker.connect_when_ready(stop, || match SttClient::connect(&settings.socket, REPLY_TIMEOUT) {
+                Ok(client) => Ok(Some(client)),
+                Err(ClientError::Connect { .. }) => Ok(None),
+                Err(e) => Err(format!("cannot connect to the worker: {e}")),
+            })?;
+        match connected {
+            Some(client) => clients.push(client),
+            None => return Ok(None),
         }
     }
     Ok(Some((worker, clients)))
@@ -312,10 +279,10 @@ fn run_once(
     done: &mpsc::Sender<Done>,
 ) -> Result<(), String> {
     let Some((mut worker, clients)) = launch(settings, stop)? else { return Ok(()) };
-    health.pid.store(worker.0.id(), Ordering::Relaxed);
+    health.pid.store(worker.id(), Ordering::Relaxed);
     let hello = clients[0].hello().clone();
     tracing::info!(
-        pid = worker.0.id(),
+        pid = worker.id(),
         model = %hello.model,
         version = %hello.version,
         states = hello.states,
@@ -337,10 +304,8 @@ fn run_once(
             if let Ok(error) = failed.recv_timeout(Duration::from_millis(100)) {
                 break Err(error);
             }
-            match worker.0.try_wait() {
-                Ok(Some(status)) => break Err(format!("the worker exited ({status})")),
-                Ok(None) => {}
-                Err(e) => break Err(e.to_string()),
+            if let Err(e) = worker.check_alive() {
+                break Err(e);
             }
         };
         health.up.store(false, Ordering::Relaxed);
