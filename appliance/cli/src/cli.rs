@@ -287,7 +287,8 @@ pub struct DetectArgs {
     /// Write the verdicts to FILE (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE", conflicts_with = "eval")]
     pub output: Option<PathBuf>,
-    /// Warn threshold on the fused risk [default: the model's calibrated one].
+    /// Warn threshold on the fused risk [default: detection.warn_threshold,
+    /// else the model's calibrated one].
     #[arg(long, value_name = "RISK")]
     pub threshold: Option<f32>,
     /// Print JSON (one verdict per line; the report as one object).

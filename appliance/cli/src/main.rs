@@ -43,7 +43,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Alerts(command) => commands::alerts::alerts(global, command),
         Command::Models(command) => commands::models::models(global, command),
         Command::Transcribe(args) => commands::transcribe::transcribe(global, args),
-        Command::Detect(args) => commands::detect::detect(args),
+        Command::Detect(args) => commands::detect::detect(global, args),
         Command::Version(args) => commands::version::version(args.json),
         Command::Completions { shell } => commands::docs::completions(shell),
         Command::Man { out_dir } => commands::docs::man(out_dir.as_deref()),

@@ -21,8 +21,8 @@ mod validate;
 
 pub use load::{ConfigError, DEFAULT_PATH, LoadOptions, Origin, Problem, load};
 pub use model::{
-    ApplianceConfig, Config, ControlConfig, KNOWN_CODECS, LogConfig, LogFormat, MediaConfig, MediaSource, PortRange,
-    SdpOrder, SipConfig, SipListener, SipTransport, SmsConfig, SmscConfig, SpeechConfig,
+    ApplianceConfig, Config, ControlConfig, DetectionConfig, KNOWN_CODECS, LogConfig, LogFormat, MediaConfig,
+    MediaSource, PortRange, SdpOrder, SipConfig, SipListener, SipTransport, SmsConfig, SmscConfig, SpeechConfig,
 };
 pub use overrides::Override;
 pub use secret::Secret;

@@ -27,6 +27,8 @@ pub struct Config {
     pub media: MediaConfig,
     /// Speech-to-text of both legs, in the `callguard-stt` worker.
     pub speech: SpeechConfig,
+    /// Scam detection from what is said.
+    pub detection: DetectionConfig,
     /// SMS alerts to subscribers.
     pub sms: SmsConfig,
 }
@@ -274,6 +276,17 @@ impl Default for SpeechConfig {
             max_utterance_seconds: 8,
         }
     }
+}
+
+/// Scam detection from what is said.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DetectionConfig {
+    /// Warn when a call's fused scam risk reaches this probability; unset
+    /// means the detector model's own threshold, calibrated for at most 3 %
+    /// false positives on its training calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_threshold: Option<f64>,
 }
 
 /// Packet source for RTP.

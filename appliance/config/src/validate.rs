@@ -31,6 +31,11 @@ pub(crate) fn check(config: &Config) -> Vec<Problem> {
     check_sip(config, &mut problem);
     check_media(config, &mut problem);
     check_speech(config, &mut problem);
+    if let Some(t) = config.detection.warn_threshold
+        && !(t > 0.0 && t < 1.0)
+    {
+        problem("detection.warn_threshold".into(), format!("{t} is not a probability between 0 and 1 (exclusive)"));
+    }
     check_sms(config, &mut problem);
     problems
 }

@@ -187,14 +187,25 @@ impl App {
     }
 }
 
+/// The scam detector as configured: the embedded model, the operator's
+/// warn threshold if one is set.
+pub fn detector_config(config: &Config) -> callguard_detect::DetectorConfig {
+    let mut detection = callguard_detect::DetectorConfig::default();
+    if let Some(threshold) = config.detection.warn_threshold {
+        detection.warn_threshold = threshold as f32;
+    }
+    detection
+}
+
 /// Starts speech-to-text, or says why it is off (the daemon runs without it).
 fn start_speech(
     config: &Config,
     decisions: std::sync::mpsc::Sender<alerts::Decided>,
 ) -> Result<speech::SpeechService, String> {
     let started = if config.speech.enabled {
+        let detection = detector_config(config);
         speech::worker_settings(config, None)
-            .and_then(|worker| speech::SpeechService::start(&config.speech, worker, decisions))
+            .and_then(|worker| speech::SpeechService::start(&config.speech, worker, detection, decisions))
     } else {
         Err("speech.enabled = false".into())
     };

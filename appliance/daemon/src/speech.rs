@@ -121,6 +121,7 @@ impl SpeechService {
     pub(crate) fn start(
         settings: &SpeechSettings,
         worker: WorkerSettings,
+        detection: DetectorConfig,
         decisions: Sender<Decided>,
     ) -> Result<SpeechService, String> {
         let config = SpeechConfig { endpoint: endpoint_config(settings), ..SpeechConfig::default() };
@@ -133,7 +134,7 @@ impl SpeechService {
         let (thread_worker, thread_counters) = (worker.clone(), counters.clone());
         let thread = std::thread::Builder::new()
             .name("callguard-speech".into())
-            .spawn(move || run(&config, &receiver, &done, &thread_worker, &thread_counters, &decisions))
+            .spawn(move || run(&config, &detection, &receiver, &done, &thread_worker, &thread_counters, &decisions))
             .map_err(|e| e.to_string())?;
         Ok(SpeechService { commands, report: Arc::new(SpeechReport { counters, worker, model }), thread })
     }
@@ -237,13 +238,13 @@ fn leg_index(leg: Leg) -> usize {
 
 fn run(
     config: &SpeechConfig,
+    detection: &DetectorConfig,
     commands: &Receiver<SpeechCommand>,
     done: &Receiver<Done>,
     worker: &SttWorker,
     counters: &SpeechCounters,
     decisions: &Sender<Decided>,
 ) {
-    let detection = DetectorConfig::default();
     let mut calls: HashMap<u64, Call> = HashMap::new();
     let mut keys: HashMap<String, u64> = HashMap::new();
     let mut next_key = 0u64;
@@ -252,7 +253,7 @@ fn run(
     while open || !calls.is_empty() {
         // One frame's time between passes: the frame queues hold a second.
         match commands.recv_timeout(FRAME_DURATION) {
-            Ok(command) => apply(command, config, &detection, &mut calls, &mut keys, &mut next_key),
+            Ok(command) => apply(command, config, detection, &mut calls, &mut keys, &mut next_key),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
                 // The daemon is stopping: end every call.
@@ -265,7 +266,7 @@ fn run(
             }
         }
         while let Ok(command) = commands.try_recv() {
-            apply(command, config, &detection, &mut calls, &mut keys, &mut next_key);
+            apply(command, config, detection, &mut calls, &mut keys, &mut next_key);
         }
         for (&key, call) in &mut calls {
             for chunk in take_chunks(call) {

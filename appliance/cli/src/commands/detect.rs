@@ -5,15 +5,16 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, anyhow};
-use callguard_detect::{CallInput, DetectorConfig, evaluate, judge_call};
+use callguard_detect::{CallInput, evaluate, judge_call};
 
-use crate::cli::DetectArgs;
+use crate::cli::{DetectArgs, GlobalArgs};
 use crate::failure::Failure;
 use crate::output::{print_json, print_table, write_atomically};
 
 /// Runs `callguard detect`.
-pub fn detect(args: DetectArgs) -> Result<(), Failure> {
-    let mut config = DetectorConfig::default();
+pub fn detect(global: &GlobalArgs, args: DetectArgs) -> Result<(), Failure> {
+    let (appliance, _) = super::load_config(global)?;
+    let mut config = callguard_daemon::detector_config(&appliance);
     if let Some(threshold) = args.threshold {
         config.warn_threshold = threshold;
     }
