@@ -5,6 +5,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::WireError;
 use crate::frame::{FrameError, read_reply, write_request};
 use crate::message::{Hello, JudgeRequest, Reply, Request, Verdict};
 use crate::{PROTOCOL_VERSION, TIMEOUT_PREFIX};
@@ -64,8 +65,8 @@ pub enum ClientError {
 impl From<FrameError> for ClientError {
     fn from(e: FrameError) -> Self {
         match e {
-            FrameError::Closed | FrameError::Truncated { .. } => ClientError::Closed,
-            FrameError::Io(ref io)
+            FrameError::Wire(WireError::Closed | WireError::Truncated { .. }) => ClientError::Closed,
+            FrameError::Wire(WireError::Io(ref io))
                 if matches!(
                     io.kind(),
                     std::io::ErrorKind::BrokenPipe
@@ -108,7 +109,7 @@ impl LlmClient {
     pub fn connect(path: &Path, timeout: Duration) -> Result<Self, ClientError> {
         let stream =
             UnixStream::connect(path).map_err(|source| ClientError::Connect { path: path.to_owned(), source })?;
-        stream.set_write_timeout(Some(timeout)).map_err(|e| ClientError::Frame(FrameError::Io(e)))?;
+        stream.set_write_timeout(Some(timeout)).map_err(|e| ClientError::Frame(FrameError::Wire(WireError::Io(e))))?;
         let mut client = Self {
             stream,
             hello: Hello { protocol: 0, model: String::new(), version: String::new(), ctx: 0 },
@@ -164,7 +165,7 @@ impl LlmClient {
         // A zero timeout means "none" to the socket; never wait forever.
         let wait = wait.max(Duration::from_millis(1));
         if let Err(e) = self.stream.set_read_timeout(Some(wait)) {
-            return Err(self.fail(FrameError::Io(e), wait));
+            return Err(self.fail(FrameError::Wire(WireError::Io(e)), wait));
         }
         read_reply(&mut self.stream, &mut self.buf).map_err(|e| self.fail(e, wait))
     }

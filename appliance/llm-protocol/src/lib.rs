@@ -54,6 +54,7 @@ mod codec;
 mod frame;
 mod message;
 
+pub use callguard_worker_wire::WireError;
 pub use client::{ClientError, LlmClient};
 pub use codec::{DecodeError, EncodeError, decode_reply, decode_request, encode_reply, encode_request, is_tactic_code};
 pub use frame::{FrameError, read_frame, read_reply, read_request, write_reply, write_request};

@@ -15,7 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use callguard_llm_protocol::{
-    FrameError, Hello, JudgeRequest, PROTOCOL_VERSION, Reply, Request, Verdict, read_request, write_reply,
+    FrameError, Hello, JudgeRequest, PROTOCOL_VERSION, Reply, Request, Verdict, WireError, read_request, write_reply,
 };
 
 use crate::engine::{EngineError, Judge, JudgeConfig, JudgeInput, LlmModel};
@@ -177,7 +177,7 @@ fn serve_connection(stream: UnixStream, queue: &JobQueue<Job>, hello: &Hello) {
                 let id = request.id;
                 (Job::Judge { request, received: Instant::now(), reply_to: writer.clone() }, Some(id))
             }
-            Err(FrameError::Closed) => break,
+            Err(FrameError::Wire(WireError::Closed)) => break,
             Err(e) => {
                 // Framing is lost; say why (no content: the messages name
                 // fields, sizes and positions only) and hang up.

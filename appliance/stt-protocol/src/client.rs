@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use callguard_speech::{Chunk, DecodeOptions, Segment, TranscribeError, Transcriber};
 
 use crate::PROTOCOL_VERSION;
+use crate::WireError;
 use crate::frame::{FrameError, read_reply, write_request};
 use crate::message::{Hello, Reply, Request, SegmentsReply, TranscribeRequest};
 
@@ -57,8 +58,8 @@ pub enum ClientError {
 impl From<FrameError> for ClientError {
     fn from(e: FrameError) -> Self {
         match e {
-            FrameError::Closed | FrameError::Truncated { .. } => ClientError::Closed,
-            FrameError::Io(ref io)
+            FrameError::Wire(WireError::Closed | WireError::Truncated { .. }) => ClientError::Closed,
+            FrameError::Wire(WireError::Io(ref io))
                 if matches!(
                     io.kind(),
                     std::io::ErrorKind::BrokenPipe
@@ -101,7 +102,7 @@ impl SttClient {
             s.set_read_timeout(Some(timeout))?;
             s.set_write_timeout(Some(timeout))
         };
-        set(&stream).map_err(|e| ClientError::Frame(FrameError::Io(e)))?;
+        set(&stream).map_err(|e| ClientError::Frame(FrameError::Wire(WireError::Io(e))))?;
         let mut client = Self {
             stream,
             hello: Hello { protocol: 0, model: String::new(), version: String::new(), states: 0 },

@@ -17,7 +17,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use callguard_stt_protocol::{
-    FrameError, Hello, PROTOCOL_VERSION, Reply, Request, SegmentsReply, TranscribeRequest, read_request, write_reply,
+    FrameError, Hello, PROTOCOL_VERSION, Reply, Request, SegmentsReply, TranscribeRequest, WireError, read_request,
+    write_reply,
 };
 use zeroize::Zeroize;
 
@@ -149,7 +150,7 @@ fn serve_connection(stream: UnixStream, queue: &JobQueue<Job>, hello: &Hello) {
                     send(&writer, &Reply::Error { id: Some(id), message: message.to_owned() }, Some(id));
                 }
             }
-            Err(FrameError::Closed) => break,
+            Err(FrameError::Wire(WireError::Closed)) => break,
             Err(e) => {
                 // Framing is lost; say why (no content: the messages name
                 // fields and sizes only) and hang up.
